@@ -1,0 +1,49 @@
+import { status } from '@grpc/grpc-js';
+import {
+  AbortedError,
+  AlreadyExistsError,
+  CsiError,
+  FailedPreconditionError,
+  InternalError,
+  InvalidArgumentError,
+  NotFoundError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+  UnavailableError,
+  UnimplementedError,
+} from '../errors';
+
+type ErrorClass = abstract new (...args: never[]) => CsiError;
+
+/** The one table that turns domain errors into gRPC status codes. */
+const CODE_BY_ERROR: ReadonlyArray<readonly [ErrorClass, status]> = [
+  [InvalidArgumentError, status.INVALID_ARGUMENT],
+  [NotFoundError, status.NOT_FOUND],
+  [AlreadyExistsError, status.ALREADY_EXISTS],
+  [FailedPreconditionError, status.FAILED_PRECONDITION],
+  [OutOfRangeError, status.OUT_OF_RANGE],
+  [ResourceExhaustedError, status.RESOURCE_EXHAUSTED],
+  [AbortedError, status.ABORTED],
+  [UnimplementedError, status.UNIMPLEMENTED],
+  [UnavailableError, status.UNAVAILABLE],
+  [InternalError, status.INTERNAL],
+];
+
+export interface MappedStatus {
+  code: status;
+  message: string;
+  /** True when the error was not one of ours: the client gets a short message, the log gets the details. */
+  unexpected: boolean;
+}
+
+/**
+ * Maps any thrown value to the status sent to the client. Anything that is not a CsiError becomes INTERNAL with a
+ * short message: a raw child-process error carries its exit status in `code`, which grpc-js would otherwise send
+ * as a (wrong) status code.
+ */
+export function toStatus(err: unknown): MappedStatus {
+  for (const [cls, code] of CODE_BY_ERROR) {
+    if (err instanceof cls) return { code, message: (err as Error).message, unexpected: code === status.INTERNAL };
+  }
+  return { code: status.INTERNAL, message: 'internal error (details in the driver log)', unexpected: true };
+}

@@ -1,0 +1,37 @@
+import type { MountEntry } from '../os/mount';
+import type { NodeDeps } from './node-deps';
+
+/** The mount currently visible at `path` (the last one stacked there), if any. */
+export function topMountAt(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
+  let found: MountEntry | undefined;
+  for (const m of mounts) if (m.mountPoint === path) found = m;
+  return found;
+}
+
+/**
+ * Whether a mount shows this volume's directory: same filesystem as the state directory and the bound root is
+ * `.../volumes/<id>`. Used so that unpublish and unstage never unmount something that is not ours.
+ */
+export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
+  const suffix = `/volumes/${volumeId}`;
+  if (entry.root !== suffix && !entry.root.endsWith(suffix)) return false;
+  return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
+}
+
+export type MountState = 'none' | 'ours' | 'foreign';
+
+export async function mountStateAt(deps: NodeDeps, path: string, volumeId: string): Promise<MountState> {
+  const top = topMountAt(await deps.mounter.list(), path);
+  if (!top) return 'none';
+  return (await isVolumeMount(deps, top, volumeId)) ? 'ours' : 'foreign';
+}
+
+/** Unmounts every layer of this volume stacked at `path`; stops at (and reports) anything that is not ours. */
+export async function unmountVolumeAt(deps: NodeDeps, path: string, volumeId: string): Promise<MountState> {
+  for (let i = 0; i < 16; i++) {
+    const state = await mountStateAt(deps, path, volumeId);
+    if (state !== 'ours') return state;
+    await deps.mounter.unmount(path);
+  }
+  return mountStateAt(deps, path, volumeId);
+}

@@ -1,0 +1,44 @@
+import type { Config } from '../config';
+import { AbortedError, FailedPreconditionError, NotFoundError } from '../errors';
+import type { DeviceOf } from '../os/device';
+import type { Mounter } from '../os/mount';
+import type { KeyedLocks } from '../state/locks';
+import { readRecordFile, type RecordStore } from '../state/record-store';
+import type { VolumeBackend } from '../volumes/backend';
+import type { StateLayout } from '../volumes/layout';
+import { parseVolumeRecord, type NodeVolumeRecord, type VolumeKind, type VolumeRecord } from '../volumes/model';
+
+export interface NodeDeps {
+  readonly config: Config;
+  readonly layout: StateLayout;
+  readonly mounter: Mounter;
+  readonly deviceOf: DeviceOf;
+  readonly locks: KeyedLocks;
+  readonly nodeRecords: RecordStore<NodeVolumeRecord>;
+  readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+}
+
+export const nodeVolumeLockKey = (id: string): string => `node-volume:${id}`;
+
+export function nodeBackend(deps: NodeDeps, kind: VolumeKind): VolumeBackend {
+  const backend = deps.backends.get(kind);
+  if (!backend) throw new Error(`no backend for volume kind ${kind}`);
+  return backend;
+}
+
+/**
+ * Reads the controller's record of a volume straight from disk: the node may run in another process that shares
+ * the state directory, so it must not trust an in-memory copy.
+ */
+export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<VolumeRecord> {
+  let vol: VolumeRecord | null;
+  try {
+    vol = await readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord);
+  } catch (err) {
+    throw new FailedPreconditionError(`volume ${volumeId} has an unreadable state record: ${(err as Error).message}`);
+  }
+  if (!vol || vol.phase === 'deleting') throw new NotFoundError(`volume ${volumeId} does not exist`);
+  if (vol.phase === 'creating') throw new AbortedError(`volume ${volumeId} is still being created`);
+  if (vol.nodeId !== deps.config.nodeId) throw new NotFoundError(`volume ${volumeId} lives on node ${vol.nodeId}, not this one`);
+  return vol;
+}

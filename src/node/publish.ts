@@ -1,0 +1,95 @@
+import { lstat, mkdir, rmdir, unlink } from 'node:fs/promises';
+import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../errors';
+import type { Logger } from '../log';
+import { isReadOnlyMode, type Capability } from '../validate/capability';
+import type { NodeVolumeRecord } from '../volumes/model';
+import { mountStateAt, unmountVolumeAt } from './mounts';
+import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import { checkAccessType, emptyNodeRecord, saveOrDrop } from './stage';
+
+export interface PublishCommand {
+  volumeId: string;
+  targetPath: string;
+  stagingPath: string;
+  capability: Capability;
+  readonly: boolean;
+}
+
+/** CSI spec, NodePublishVolume: bind the staged volume at the target, read-only when asked. */
+export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Logger): Promise<void> {
+  await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
+    const vol = await loadVolume(deps, cmd.volumeId);
+    checkAccessType(vol, cmd.capability);
+    const readonly = cmd.readonly || isReadOnlyMode(cmd.capability.mode);
+    const record = deps.nodeRecords.get(vol.id) ?? emptyNodeRecord(vol.id);
+    const atTarget = await mountStateAt(deps, cmd.targetPath, vol.id);
+    if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
+    if (atTarget === 'ours') return answerExisting(record, cmd, readonly);
+    await checkSingleWriter(deps, record, cmd);
+    if ((await mountStateAt(deps, cmd.stagingPath, vol.id)) !== 'ours') {
+      throw new FailedPreconditionError(`volume ${vol.id} is not staged at ${cmd.stagingPath}`);
+    }
+    await mkdir(cmd.targetPath, { recursive: true, mode: 0o750 });
+    await deps.mounter.bind(cmd.stagingPath, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
+    const targets = { ...record.targets, [cmd.targetPath]: { readonly, mode: cmd.capability.mode } };
+    await deps.nodeRecords.put({ ...record, targets });
+    log.info({ volumeId: vol.id, targetPath: cmd.targetPath, readonly }, 'volume published');
+  });
+}
+
+function answerExisting(record: NodeVolumeRecord, cmd: PublishCommand, readonly: boolean): void {
+  const known = record.targets[cmd.targetPath];
+  // Mounted but unrecorded (state lost): nothing to compare against; the mount is ours, so it is the same volume.
+  if (!known) return;
+  if (known.readonly !== readonly || known.mode !== cmd.capability.mode) {
+    throw new AlreadyExistsError(`volume ${cmd.volumeId} is already published at ${cmd.targetPath} with readonly=${known.readonly}, mode ${known.mode}`);
+  }
+}
+
+/** CSI spec, SINGLE_NODE_SINGLE_WRITER: published at one target path at most. */
+async function checkSingleWriter(deps: NodeDeps, record: NodeVolumeRecord, cmd: PublishCommand): Promise<void> {
+  for (const [path, target] of Object.entries(record.targets)) {
+    if (path === cmd.targetPath) continue;
+    const exclusive = cmd.capability.mode === 'SINGLE_NODE_SINGLE_WRITER' || target.mode === 'SINGLE_NODE_SINGLE_WRITER';
+    if (exclusive && (await mountStateAt(deps, path, cmd.volumeId)) === 'ours') {
+      throw new FailedPreconditionError(`volume ${cmd.volumeId} is SINGLE_NODE_SINGLE_WRITER and already published at ${path}`);
+    }
+  }
+}
+
+/**
+ * CSI spec, NodeUnpublishVolume: unmount and remove the target. Succeeds when the target is already gone, even if
+ * this node lost its records (answering NOT_FOUND there would wedge pod deletion).
+ */
+export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPath: string, log: Logger): Promise<void> {
+  await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    const left = await unmountVolumeAt(deps, targetPath, volumeId);
+    if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
+    await removeTarget(targetPath);
+    const record = deps.nodeRecords.get(volumeId);
+    if (record && record.targets[targetPath]) {
+      const targets = { ...record.targets };
+      delete targets[targetPath];
+      await saveOrDrop(deps, { ...record, targets });
+    }
+    log.info({ volumeId, targetPath }, 'volume unpublished');
+  });
+}
+
+/** Removes the empty directory (or empty file) left after unmounting; never removes anything with content. */
+async function removeTarget(targetPath: string): Promise<void> {
+  const s = await lstat(targetPath).catch(() => null);
+  if (!s) return;
+  try {
+    if (s.isDirectory()) await rmdir(targetPath);
+    else if (s.isFile() && s.size === 0) await unlink(targetPath);
+    else throw new FailedPreconditionError(`target path ${targetPath} is not an empty directory or file: left in place`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') {
+      throw new FailedPreconditionError(`target path ${targetPath} is not empty after unmount: left in place`);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (err instanceof FailedPreconditionError) throw err;
+    throw new InternalError(`removing target path ${targetPath}: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,41 @@
+import { NotFoundError } from '../errors';
+import { hostPathProblem } from '../validate/fields';
+import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
+import type { VolumeRecord } from '../volumes/model';
+import { mountStateAt } from './mounts';
+import { loadVolume, nodeBackend, type NodeDeps } from './node-deps';
+
+/**
+ * The volume must be mounted at `volumePath` (a target or the staging path). A path that is malformed or holds
+ * something else is NOT_FOUND, as the CSI spec's NodeGetVolumeStats and NodeExpandVolume error tables say.
+ */
+async function volumeMountedAt(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeRecord> {
+  const vol = await loadVolume(deps, volumeId);
+  const problem = hostPathProblem(volumePath);
+  if (problem) throw new NotFoundError(`volume_path ${problem}`);
+  if ((await mountStateAt(deps, volumePath.replace(/\/+$/, ''), volumeId)) !== 'ours') {
+    throw new NotFoundError(`volume ${volumeId} is not mounted at ${volumePath}`);
+  }
+  return vol;
+}
+
+export interface VolumeStats {
+  usage: VolumeUsage;
+  condition: VolumeCondition;
+}
+
+export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeStats> {
+  const vol = await volumeMountedAt(deps, volumeId, volumePath);
+  const backend = nodeBackend(deps, vol.kind);
+  const [usage, condition] = await Promise.all([backend.usage(vol), backend.condition(vol)]);
+  return { usage, condition };
+}
+
+/**
+ * CSI spec, NodeExpandVolume. The controller has already grown the volume's storage; a plain directory has nothing
+ * to grow on the node, so the answer is the capacity the controller recorded.
+ */
+export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath: string): Promise<bigint> {
+  const vol = await volumeMountedAt(deps, volumeId, volumePath);
+  return BigInt(vol.capacityBytes);
+}

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import type { CommandRunner } from './exec';
+
+/** One line of /proc/self/mountinfo. */
+export interface MountEntry {
+  mountPoint: string;
+  /** Path of the mounted directory inside its filesystem (for a bind mount: the bound directory). */
+  root: string;
+  /** "major:minor" of the filesystem. */
+  device: string;
+  fsType: string;
+  source: string;
+  options: string[];
+}
+
+export interface BindOptions {
+  readonly: boolean;
+  /** Extra mount options from the volume capability, already validated. */
+  flags: readonly string[];
+}
+
+/** The mount operations the node service needs; faked in unit tests. */
+export interface Mounter {
+  bind(source: string, target: string, options: BindOptions): Promise<void>;
+  unmount(target: string): Promise<void>;
+  list(): Promise<MountEntry[]>;
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMountField(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function parseMountInfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const fields = line.split(' ');
+    const sep = fields.indexOf('-', 6);
+    if (sep < 0 || fields.length < sep + 3) continue;
+    entries.push({
+      device: fields[2]!,
+      root: unescapeMountField(fields[3]!),
+      mountPoint: unescapeMountField(fields[4]!),
+      options: fields[5]!.split(','),
+      fsType: fields[sep + 1]!,
+      source: unescapeMountField(fields[sep + 2]!),
+    });
+  }
+  return entries;
+}
+
+/** Real mounts through util-linux mount(8)/umount(8), run with argv arrays. */
+export class SystemMounter implements Mounter {
+  constructor(private readonly run: CommandRunner) {}
+
+  async bind(source: string, target: string, options: BindOptions): Promise<void> {
+    await this.run('mount', ['--bind', '--', source, target]);
+    if (!options.readonly && options.flags.length === 0) return;
+    // A bind mount ignores most options on creation; they take effect on a remount of the bind (mount(8)).
+    const opts = ['remount', 'bind', ...(options.readonly ? ['ro'] : []), ...options.flags].join(',');
+    try {
+      await this.run('mount', ['-o', opts, '--', target]);
+    } catch (err) {
+      await this.unmount(target).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async unmount(target: string): Promise<void> {
+    await this.run('umount', ['--', target]);
+  }
+
+  async list(): Promise<MountEntry[]> {
+    return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  }
+}

@@ -1,0 +1,132 @@
+import type { ControllerHandlers } from '../generated/csi/v1/Controller';
+import type { ControllerGetCapabilitiesResponse } from '../generated/csi/v1/ControllerGetCapabilitiesResponse';
+import type { ControllerGetVolumeResponse } from '../generated/csi/v1/ControllerGetVolumeResponse';
+import type { GetCapacityResponse } from '../generated/csi/v1/GetCapacityResponse';
+import type { ListVolumesResponse } from '../generated/csi/v1/ListVolumesResponse';
+import type { ValidateVolumeCapabilitiesResponse } from '../generated/csi/v1/ValidateVolumeCapabilitiesResponse';
+import type { Volume } from '../generated/csi/v1/Volume';
+import { UnimplementedError } from '../errors';
+import { unary, type AdapterContext } from '../grpc/unary';
+import { parseCapabilities, parseCapability } from '../validate/capability';
+import { parseControllerPublish, parseCreateVolume, parseExpandRange } from '../validate/controller-requests';
+import { validateObjectId, validateStringMap } from '../validate/fields';
+import { parseMaxEntries } from '../validate/token';
+import { Attacher } from '../volumes/attach';
+import type { ControllerDeps } from '../volumes/controller-deps';
+import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVolume } from '../volumes/lifecycle';
+import type { VolumeRecord } from '../volumes/model';
+import { checkVolumeCapabilities, describeVolume, getCapacity, listVolumes, type VolumeView } from '../volumes/queries';
+import { nodeTopology } from '../volumes/topology';
+
+type ControllerRpcType = 'CREATE_DELETE_VOLUME' | 'LIST_VOLUMES' | 'GET_CAPACITY' | 'EXPAND_VOLUME' | 'GET_VOLUME' | 'VOLUME_CONDITION'
+  | 'SINGLE_NODE_MULTI_WRITER' | 'MODIFY_VOLUME' | 'PUBLISH_UNPUBLISH_VOLUME' | 'PUBLISH_READONLY' | 'LIST_VOLUMES_PUBLISHED_NODES';
+
+export function controllerCapabilities(deps: Pick<ControllerDeps, 'config'>): ControllerGetCapabilitiesResponse {
+  const types: ControllerRpcType[] = [
+    'CREATE_DELETE_VOLUME',
+    'LIST_VOLUMES',
+    'GET_CAPACITY',
+    'EXPAND_VOLUME',
+    'GET_VOLUME',
+    'VOLUME_CONDITION',
+    'SINGLE_NODE_MULTI_WRITER',
+    'MODIFY_VOLUME',
+    // Without external-attacher nothing calls ControllerPublish, so these are only true with attach on.
+    ...(deps.config.enableAttach ? (['PUBLISH_UNPUBLISH_VOLUME', 'PUBLISH_READONLY', 'LIST_VOLUMES_PUBLISHED_NODES'] as const) : []),
+  ];
+  return { capabilities: types.map((type) => ({ rpc: { type } })) };
+}
+
+export function toCsiVolume(vol: VolumeRecord): Volume {
+  return {
+    volume_id: vol.id,
+    capacity_bytes: vol.capacityBytes,
+    volume_context: { 'hostpath.csi.dev/kind': vol.kind },
+    accessible_topology: [nodeTopology(vol.nodeId)],
+  };
+}
+
+function toVolumeEntry(view: VolumeView): ControllerGetVolumeResponse {
+  return {
+    volume: toCsiVolume(view.volume),
+    status: { published_node_ids: view.publishedNodeIds, volume_condition: view.condition },
+  };
+}
+
+function requireAttach(deps: ControllerDeps): void {
+  if (!deps.config.enableAttach) throw new UnimplementedError('ControllerPublish/Unpublish are off (--enable-attach=false)');
+}
+
+export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): ControllerHandlers {
+  const attacher = new Attacher(deps);
+  const notYet = (what: string) => async (): Promise<never> => {
+    throw new UnimplementedError(`${what} is not supported yet`);
+  };
+  return {
+    CreateVolume: unary(ctx, 'CreateVolume', async (req, log) => {
+      const vol = await createVolume(deps, parseCreateVolume(req), log);
+      return { volume: toCsiVolume(vol) };
+    }),
+    DeleteVolume: unary(ctx, 'DeleteVolume', async (req, log) => {
+      await deleteVolume(deps, validateObjectId('volume_id', req.volume_id), log);
+      return {};
+    }),
+    ControllerPublishVolume: unary(ctx, 'ControllerPublishVolume', async (req, log) => {
+      requireAttach(deps);
+      await attacher.publish(parseControllerPublish(req), log);
+      return { publish_context: {} };
+    }),
+    ControllerUnpublishVolume: unary(ctx, 'ControllerUnpublishVolume', async (req, log) => {
+      requireAttach(deps);
+      await attacher.unpublish(validateObjectId('volume_id', req.volume_id), req.node_id, log);
+      return {};
+    }),
+    ValidateVolumeCapabilities: unary(ctx, 'ValidateVolumeCapabilities', async (req): Promise<ValidateVolumeCapabilitiesResponse> => {
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      const caps = parseCapabilities('volume_capabilities', req.volume_capabilities);
+      const parameters = validateStringMap('parameters', req.parameters);
+      const verdict = checkVolumeCapabilities(requireReadyVolume(deps, volumeId), caps, parameters);
+      if (!verdict.confirmed) return { message: verdict.message };
+      return {
+        confirmed: {
+          volume_context: req.volume_context,
+          volume_capabilities: req.volume_capabilities,
+          parameters: req.parameters,
+          mutable_parameters: req.mutable_parameters,
+        },
+      };
+    }),
+    ListVolumes: unary(ctx, 'ListVolumes', async (req): Promise<ListVolumesResponse> => {
+      const page = await listVolumes(deps, parseMaxEntries('max_entries', req.max_entries), req.starting_token);
+      return { entries: page.entries.map(toVolumeEntry), next_token: page.nextToken };
+    }),
+    GetCapacity: unary(ctx, 'GetCapacity', async (req): Promise<GetCapacityResponse> => {
+      const caps = req.volume_capabilities.map((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
+      const answer = await getCapacity(deps, caps, req.accessible_topology);
+      return {
+        available_capacity: answer.availableBytes.toString(),
+        maximum_volume_size: { value: answer.maximumVolumeSize.toString() },
+        minimum_volume_size: { value: answer.minimumVolumeSize.toString() },
+      };
+    }),
+    ControllerGetCapabilities: unary(ctx, 'ControllerGetCapabilities', async () => controllerCapabilities(deps)),
+    ControllerExpandVolume: unary(ctx, 'ControllerExpandVolume', async (req, log) => {
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      const result = await expandVolume(deps, volumeId, parseExpandRange(req), log);
+      return { capacity_bytes: result.capacityBytes.toString(), node_expansion_required: result.nodeExpansionRequired };
+    }),
+    ControllerGetVolume: unary(ctx, 'ControllerGetVolume', async (req) => {
+      const vol = requireReadyVolume(deps, validateObjectId('volume_id', req.volume_id));
+      return toVolumeEntry(await describeVolume(deps, vol));
+    }),
+    ControllerModifyVolume: unary(ctx, 'ControllerModifyVolume', async (req, log) => {
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      await modifyVolume(deps, volumeId, validateStringMap('mutable_parameters', req.mutable_parameters), log);
+      return {};
+    }),
+    CreateSnapshot: unary(ctx, 'CreateSnapshot', notYet('CreateSnapshot')),
+    DeleteSnapshot: unary(ctx, 'DeleteSnapshot', notYet('DeleteSnapshot')),
+    ListSnapshots: unary(ctx, 'ListSnapshots', notYet('ListSnapshots')),
+    GetSnapshot: unary(ctx, 'GetSnapshot', notYet('GetSnapshot')),
+  };
+}

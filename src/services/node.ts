@@ -1,0 +1,70 @@
+import type { Config } from '../config';
+import type { NodeGetCapabilitiesResponse } from '../generated/csi/v1/NodeGetCapabilitiesResponse';
+import type { NodeGetInfoResponse } from '../generated/csi/v1/NodeGetInfoResponse';
+import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
+import type { NodeHandlers } from '../generated/csi/v1/Node';
+import { unary, type AdapterContext } from '../grpc/unary';
+import type { NodeDeps } from '../node/node-deps';
+import { publishVolume, unpublishVolume } from '../node/publish';
+import { stageVolume, unstageVolume } from '../node/stage';
+import { expandOnNode, volumeStats } from '../node/stats';
+import { parseSizeRange } from '../validate/capacity';
+import { validateHostPath, validateObjectId } from '../validate/fields';
+import { parseNodePublish, parseNodeStage, parseVolumeAndPath } from '../validate/node-requests';
+import { nodeTopology } from '../volumes/topology';
+
+type NodeRpc = NodeGetCapabilitiesResponse['capabilities'] extends (infer C)[] | undefined ? C : never;
+
+export function nodeCapabilities(): NodeGetCapabilitiesResponse {
+  const types = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const;
+  return { capabilities: types.map((type): NodeRpc => ({ rpc: { type } })) };
+}
+
+export function nodeInfo(config: Config): NodeGetInfoResponse {
+  return {
+    node_id: config.nodeId,
+    max_volumes_per_node: String(config.maxVolumesPerNode),
+    accessible_topology: nodeTopology(config.nodeId),
+  };
+}
+
+export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers {
+  return {
+    NodeStageVolume: unary(ctx, 'NodeStageVolume', async (req, log) => {
+      await stageVolume(deps, parseNodeStage(req), log);
+      return {};
+    }),
+    NodeUnstageVolume: unary(ctx, 'NodeUnstageVolume', async (req, log) => {
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      await unstageVolume(deps, volumeId, validateHostPath('staging_target_path', req.staging_target_path), log);
+      return {};
+    }),
+    NodePublishVolume: unary(ctx, 'NodePublishVolume', async (req, log) => {
+      await publishVolume(deps, parseNodePublish(req), log);
+      return {};
+    }),
+    NodeUnpublishVolume: unary(ctx, 'NodeUnpublishVolume', async (req, log) => {
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      await unpublishVolume(deps, volumeId, validateHostPath('target_path', req.target_path), log);
+      return {};
+    }),
+    NodeGetVolumeStats: unary(ctx, 'NodeGetVolumeStats', async (req): Promise<NodeGetVolumeStatsResponse> => {
+      const { volumeId, volumePath } = parseVolumeAndPath(req.volume_id, req.volume_path);
+      const { usage, condition } = await volumeStats(deps, volumeId, volumePath);
+      return {
+        usage: [
+          { unit: 'BYTES', total: usage.totalBytes.toString(), used: usage.usedBytes.toString(), available: usage.availableBytes.toString() },
+          { unit: 'INODES', total: usage.totalInodes.toString(), used: usage.usedInodes.toString(), available: usage.availableInodes.toString() },
+        ],
+        volume_condition: condition,
+      };
+    }),
+    NodeExpandVolume: unary(ctx, 'NodeExpandVolume', async (req) => {
+      const { volumeId, volumePath } = parseVolumeAndPath(req.volume_id, req.volume_path);
+      parseSizeRange('capacity_range', req.capacity_range);
+      return { capacity_bytes: (await expandOnNode(deps, volumeId, volumePath)).toString() };
+    }),
+    NodeGetCapabilities: unary(ctx, 'NodeGetCapabilities', async () => nodeCapabilities()),
+    NodeGetInfo: unary(ctx, 'NodeGetInfo', async () => nodeInfo(deps.config)),
+  };
+}

@@ -1,0 +1,88 @@
+import type { Logger } from '../log';
+import type { DirSyncer } from '../state/dir-sync';
+import { RecordStore } from '../state/record-store';
+import type { StateLayout } from './layout';
+import { parseAttachmentRecord, parseVolumeRecord, type AttachmentRecord, type VolumeRecord } from './model';
+
+/**
+ * The controller's view of every volume and attachment: durable records plus the in-memory indexes (by name, by
+ * volume, per node) that keep lookups O(1) however many volumes exist.
+ */
+export class VolumeCatalog {
+  readonly volumes: RecordStore<VolumeRecord>;
+  readonly attachments: RecordStore<AttachmentRecord>;
+  private readonly byName = new Map<string, string>();
+  private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
+  private readonly attachCountByNode = new Map<string, number>();
+  /** Volume IDs whose record could not be read at start-up. */
+  readonly quarantined = new Set<string>();
+
+  constructor(layout: StateLayout, syncer: DirSyncer) {
+    this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer);
+    this.attachments = new RecordStore(layout.attachmentRecordsDir, layout.quarantineDir, parseAttachmentRecord, syncer);
+  }
+
+  async load(log: Logger): Promise<void> {
+    const v = await this.volumes.load(log);
+    const a = await this.attachments.load(log);
+    for (const id of v.quarantined) this.quarantined.add(id);
+    for (const vol of this.volumes.values()) this.byName.set(vol.name, vol.id);
+    for (const att of this.attachments.values()) this.indexAttachment(att);
+    log.info({ volumes: v.loaded, attachments: a.loaded, quarantined: v.quarantined.length + a.quarantined.length }, 'controller state loaded');
+  }
+
+  getVolume(id: string): VolumeRecord | undefined {
+    return this.volumes.get(id);
+  }
+
+  getVolumeByName(name: string): VolumeRecord | undefined {
+    const id = this.byName.get(name);
+    return id === undefined ? undefined : this.volumes.get(id);
+  }
+
+  async putVolume(vol: VolumeRecord): Promise<void> {
+    await this.volumes.put(vol);
+    this.byName.set(vol.name, vol.id);
+  }
+
+  async deleteVolume(vol: VolumeRecord): Promise<void> {
+    await this.volumes.delete(vol.id);
+    if (this.byName.get(vol.name) === vol.id) this.byName.delete(vol.name);
+  }
+
+  attachmentsOf(volumeId: string): AttachmentRecord[] {
+    return [...(this.attachmentsByVolume.get(volumeId)?.values() ?? [])];
+  }
+
+  attachment(volumeId: string, nodeId: string): AttachmentRecord | undefined {
+    return this.attachmentsByVolume.get(volumeId)?.get(nodeId);
+  }
+
+  attachCount(nodeId: string): number {
+    return this.attachCountByNode.get(nodeId) ?? 0;
+  }
+
+  async putAttachment(att: AttachmentRecord): Promise<void> {
+    await this.attachments.put(att);
+    this.indexAttachment(att);
+  }
+
+  async deleteAttachment(att: AttachmentRecord): Promise<void> {
+    await this.attachments.delete(att.id);
+    const perVolume = this.attachmentsByVolume.get(att.volumeId);
+    if (perVolume?.delete(att.nodeId)) {
+      this.attachCountByNode.set(att.nodeId, this.attachCount(att.nodeId) - 1);
+      if (perVolume.size === 0) this.attachmentsByVolume.delete(att.volumeId);
+    }
+  }
+
+  private indexAttachment(att: AttachmentRecord): void {
+    let perVolume = this.attachmentsByVolume.get(att.volumeId);
+    if (!perVolume) {
+      perVolume = new Map();
+      this.attachmentsByVolume.set(att.volumeId, perVolume);
+    }
+    if (!perVolume.has(att.nodeId)) this.attachCountByNode.set(att.nodeId, this.attachCount(att.nodeId) + 1);
+    perVolume.set(att.nodeId, att);
+  }
+}

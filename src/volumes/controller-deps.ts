@@ -1,0 +1,28 @@
+import type { Config } from '../config';
+import type { StatFs } from '../os/fs-stats';
+import type { KeyedLocks } from '../state/locks';
+import type { VolumeBackend } from './backend';
+import type { VolumeCatalog } from './catalog';
+import type { StateLayout } from './layout';
+import type { VolumeKind } from './model';
+
+/** Everything controller-side domain code needs, passed in (never global) so tests can substitute any of it. */
+export interface ControllerDeps {
+  readonly config: Config;
+  readonly layout: StateLayout;
+  readonly catalog: VolumeCatalog;
+  readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  readonly locks: KeyedLocks;
+  readonly statFs: StatFs;
+  readonly now: () => Date;
+  readonly newId: () => string;
+}
+
+export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {
+  const backend = deps.backends.get(kind);
+  if (!backend) throw new Error(`no backend for volume kind ${kind}`);
+  return backend;
+}
+
+export const volumeLockKey = (id: string): string => `volume:${id}`;
+export const volumeNameLockKey = (name: string): string => `volume-name:${name}`;

@@ -1,0 +1,86 @@
+import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { StatFs } from '../os/fs-stats';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
+import type { StateLayout } from './layout';
+import type { VolumeRecord } from './model';
+
+/**
+ * A volume is a plain directory. Nothing enforces its size: capacity is what was asked for, usage is what a walk of
+ * the directory finds, and the host filesystem's free space is the real limit.
+ */
+export class DirBackend implements VolumeBackend {
+  readonly kind = 'dir' as const;
+
+  constructor(
+    private readonly layout: StateLayout,
+    private readonly statFs: StatFs,
+  ) {}
+
+  stageSource(volume: VolumeRecord): string {
+    return this.layout.volumeDataDir(volume.id);
+  }
+
+  async create(volume: VolumeRecord): Promise<void> {
+    const dir = this.layout.volumeDataDir(volume.id);
+    await mkdir(dir, { recursive: true });
+    // Pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The state directory
+    // above is 0700, so host users cannot reach this directory except through a mount.
+    await chmod(dir, 0o777);
+  }
+
+  async remove(volume: VolumeRecord): Promise<void> {
+    await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
+  }
+
+  async expand(): Promise<void> {
+    // Nothing to grow: a directory has no size of its own. The new capacity is recorded by the caller.
+  }
+
+  async condition(volume: VolumeRecord): Promise<VolumeCondition> {
+    try {
+      const s = await stat(this.layout.volumeDataDir(volume.id));
+      if (s.isDirectory()) return { abnormal: false, message: 'volume directory present' };
+      return { abnormal: true, message: 'volume path exists but is not a directory' };
+    } catch {
+      return { abnormal: true, message: 'volume directory is missing from the state directory' };
+    }
+  }
+
+  async usage(volume: VolumeRecord): Promise<VolumeUsage> {
+    const dir = this.layout.volumeDataDir(volume.id);
+    const [walked, fs] = await Promise.all([walkUsage(dir), this.statFs(dir)]);
+    const capacity = BigInt(volume.capacityBytes);
+    const left = capacity > walked.bytes ? capacity - walked.bytes : 0n;
+    return {
+      totalBytes: capacity,
+      usedBytes: walked.bytes,
+      availableBytes: left < fs.availableBytes ? left : fs.availableBytes,
+      totalInodes: walked.inodes + fs.freeInodes,
+      usedInodes: walked.inodes,
+      availableInodes: fs.freeInodes,
+    };
+  }
+}
+
+/** Allocated bytes and inodes under a directory; hard links counted once; does not cross into other mounts. */
+export async function walkUsage(root: string): Promise<{ bytes: bigint; inodes: bigint }> {
+  const rootStat = await lstat(root, { bigint: true });
+  const seen = new Set<string>();
+  let bytes = 0n;
+  let inodes = 0n;
+  const visit = async (p: string): Promise<void> => {
+    const s = await lstat(p, { bigint: true }).catch(() => null);
+    if (!s || s.dev !== rootStat.dev) return;
+    const key = `${s.ino}`;
+    if (s.nlink > 1n && seen.has(key)) return;
+    if (s.nlink > 1n) seen.add(key);
+    bytes += s.blocks * 512n;
+    inodes += 1n;
+    if (!s.isDirectory()) return;
+    const names = await readdir(p).catch(() => [] as string[]);
+    for (const name of names) await visit(path.join(p, name));
+  };
+  await visit(root);
+  return { bytes, inodes };
+}

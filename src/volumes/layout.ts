@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * Where everything lives under --state-dir. Every path is built from validated IDs, so nothing a request says can
+ * point outside this tree.
+ *
+ *   volumes/<volume-id>/            the volume's data
+ *   records/volumes/<id>.json       controller: one record per volume
+ *   records/attachments/<id>.json   controller: one record per (volume, node) attachment
+ *   records/node/<volume-id>.json   node: staging path and published targets of a volume on this node
+ *   quarantine/                     records that could not be read, moved aside for a human
+ */
+export class StateLayout {
+  constructor(readonly root: string) {}
+
+  get volumesDir(): string {
+    return path.join(this.root, 'volumes');
+  }
+
+  volumeDataDir(volumeId: string): string {
+    return path.join(this.volumesDir, volumeId);
+  }
+
+  get volumeRecordsDir(): string {
+    return path.join(this.root, 'records', 'volumes');
+  }
+
+  volumeRecordFile(volumeId: string): string {
+    return path.join(this.volumeRecordsDir, `${volumeId}.json`);
+  }
+
+  get attachmentRecordsDir(): string {
+    return path.join(this.root, 'records', 'attachments');
+  }
+
+  get nodeRecordsDir(): string {
+    return path.join(this.root, 'records', 'node');
+  }
+
+  get quarantineDir(): string {
+    return path.join(this.root, 'quarantine');
+  }
+}
+
+/** Node IDs are free text; attachment record names use a digest of them so they stay plain file names. */
+export function attachmentId(volumeId: string, nodeId: string): string {
+  return `${volumeId}.${createHash('sha256').update(nodeId).digest('hex').slice(0, 24)}`;
+}

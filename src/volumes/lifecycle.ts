@@ -1,0 +1,159 @@
+import { AbortedError, AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError, ResourceExhaustedError } from '../errors';
+import type { Logger } from '../log';
+import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
+import type { AccessType, Capability } from '../validate/capability';
+import { chooseCapacity, sizeFits, type SizeRange } from '../validate/capacity';
+import { backendFor, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
+import type { VolumeRecord } from './model';
+import { requirementAllowsNode } from './topology';
+
+export interface CreateVolumeCommand {
+  name: string;
+  range: SizeRange;
+  capabilities: Capability[];
+  parameters: Record<string, string>;
+  mutableParameters: Record<string, string>;
+  topology: TopologyRequirement__Output | null;
+}
+
+/** The one access type all requested capabilities agree on (a volume is either a filesystem or a block device). */
+function accessTypeOf(caps: readonly Capability[]): AccessType {
+  const types = new Set(caps.map((c) => c.accessType));
+  if (types.size > 1) throw new InvalidArgumentError('volume_capabilities mix mount and block access types');
+  const type = caps[0]!.accessType;
+  if (type === 'block') throw new InvalidArgumentError('block access type is not supported yet: only filesystem (mount) volumes');
+  return type;
+}
+
+export function checkMutableKeys(deps: Pick<ControllerDeps, 'config'>, field: string, params: Record<string, string>): void {
+  const bad = Object.keys(params).filter((k) => !deps.config.mutableParameters.has(k));
+  if (bad.length > 0) {
+    const allowed = [...deps.config.mutableParameters].join(', ') || 'none';
+    throw new InvalidArgumentError(`${field} ${JSON.stringify(bad)} are not modifiable (allowed: ${allowed})`);
+  }
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+/** CSI spec, CreateVolume: a volume with this name exists; answer it if compatible, ALREADY_EXISTS if not. */
+function answerExisting(existing: VolumeRecord, cmd: CreateVolumeCommand, accessType: AccessType): VolumeRecord {
+  if (existing.phase !== 'ready') throw new AbortedError(`volume ${existing.id} with this name is being ${existing.phase === 'deleting' ? 'deleted' : 'created'}`);
+  const problems: string[] = [];
+  if (!sizeFits(BigInt(existing.capacityBytes), cmd.range)) problems.push(`its capacity is ${existing.capacityBytes} bytes`);
+  if (existing.accessType !== accessType) problems.push(`it is a ${existing.accessType} volume`);
+  if (!sameMap(existing.parameters, cmd.parameters)) problems.push('it has different parameters');
+  if (!requirementAllowsNode(cmd.topology, existing.nodeId)) problems.push(`it lives on node ${existing.nodeId}`);
+  if (problems.length > 0) throw new AlreadyExistsError(`volume ${JSON.stringify(cmd.name)} already exists and is incompatible: ${problems.join('; ')}`);
+  return existing;
+}
+
+export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeCommand, log: Logger): Promise<VolumeRecord> {
+  const accessType = accessTypeOf(cmd.capabilities);
+  checkMutableKeys(deps, 'mutable_parameters', cmd.mutableParameters);
+  const release = deps.locks.tryAcquire([volumeNameLockKey(cmd.name)], `volume name ${JSON.stringify(cmd.name)}`);
+  try {
+    const existing = deps.catalog.getVolumeByName(cmd.name);
+    if (existing) return answerExisting(existing, cmd, accessType);
+    const capacity = chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
+    if (!requirementAllowsNode(cmd.topology, deps.config.nodeId)) {
+      throw new ResourceExhaustedError(`no requisite topology includes this node (${deps.config.nodeId})`);
+    }
+    const record: VolumeRecord = {
+      id: deps.newId(),
+      name: cmd.name,
+      capacityBytes: capacity.toString(),
+      kind: 'dir',
+      accessType,
+      parameters: cmd.parameters,
+      mutableParameters: cmd.mutableParameters,
+      nodeId: deps.config.nodeId,
+      phase: 'creating',
+      createdAt: deps.now().toISOString(),
+    };
+    return await materialise(deps, record, log);
+  } finally {
+    release();
+  }
+}
+
+/** Record first (phase creating), then storage, then phase ready: a crash in between is rolled back at start-up. */
+async function materialise(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<VolumeRecord> {
+  await deps.catalog.putVolume(record);
+  const backend = backendFor(deps, record.kind);
+  try {
+    await backend.create(record);
+    const ready: VolumeRecord = { ...record, phase: 'ready' };
+    await deps.catalog.putVolume(ready);
+    log.info({ volumeId: record.id, capacityBytes: record.capacityBytes }, 'volume created');
+    return ready;
+  } catch (err) {
+    await backend.remove(record).catch((e: unknown) => log.error({ err: e, volumeId: record.id }, 'rollback of failed create left storage behind'));
+    await deps.catalog.deleteVolume(record).catch((e: unknown) => log.error({ err: e, volumeId: record.id }, 'rollback of failed create left a record behind'));
+    throw err;
+  }
+}
+
+export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
+  const existing = deps.catalog.getVolume(volumeId);
+  // CSI spec, DeleteVolume: a volume that does not exist counts as deleted.
+  if (!existing) return;
+  const keys = [volumeLockKey(volumeId), volumeNameLockKey(existing.name)];
+  await deps.locks.with(keys, `volume ${volumeId}`, async () => {
+    const published = deps.catalog.attachmentsOf(volumeId).map((a) => a.nodeId);
+    if (published.length > 0) throw new FailedPreconditionError(`volume ${volumeId} is still published to ${published.join(', ')}`);
+    await finishDelete(deps, existing, log);
+  });
+}
+
+/** phase deleting, then storage removed, then the record: a crash at any point is finished at start-up. */
+export async function finishDelete(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<void> {
+  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' });
+  await backendFor(deps, record.kind).remove(record);
+  await deps.catalog.deleteVolume(record);
+  log.info({ volumeId: record.id }, 'volume deleted');
+}
+
+export function requireReadyVolume(deps: Pick<ControllerDeps, 'catalog'>, volumeId: string): VolumeRecord {
+  const vol = deps.catalog.getVolume(volumeId);
+  if (!vol || vol.phase === 'deleting') throw new NotFoundError(`volume ${volumeId} does not exist`);
+  if (vol.phase === 'creating') throw new AbortedError(`volume ${volumeId} is still being created`);
+  return vol;
+}
+
+export interface ExpandResult {
+  capacityBytes: bigint;
+  nodeExpansionRequired: boolean;
+}
+
+/** CSI spec, ControllerExpandVolume: grow to at least required_bytes; never shrink; a no-op when already big enough. */
+export async function expandVolume(deps: ControllerDeps, volumeId: string, range: SizeRange, log: Logger): Promise<ExpandResult> {
+  return deps.locks.with([volumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    const vol = requireReadyVolume(deps, volumeId);
+    const current = BigInt(vol.capacityBytes);
+    if (range.limit > 0n && current > range.limit) {
+      throw new OutOfRangeError(`volume is already ${current} bytes, more than limit_bytes ${range.limit}; volumes cannot shrink`);
+    }
+    const wanted = range.required > 0n ? range.required : range.limit;
+    if (wanted <= current) return { capacityBytes: current, nodeExpansionRequired: false };
+    if (deps.config.maxVolumeSize !== null && wanted > deps.config.maxVolumeSize) {
+      throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
+    }
+    await backendFor(deps, vol.kind).expand(vol, wanted);
+    await deps.catalog.putVolume({ ...vol, capacityBytes: wanted.toString() });
+    log.info({ volumeId, from: current.toString(), to: wanted.toString() }, 'volume expanded');
+    return { capacityBytes: wanted, nodeExpansionRequired: false };
+  });
+}
+
+/** CSI spec, ControllerModifyVolume: only keys in --mutable-parameters; the new values are merged and kept. */
+export async function modifyVolume(deps: ControllerDeps, volumeId: string, params: Record<string, string>, log: Logger): Promise<void> {
+  checkMutableKeys(deps, 'mutable_parameters', params);
+  await deps.locks.with([volumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    const vol = requireReadyVolume(deps, volumeId);
+    await deps.catalog.putVolume({ ...vol, mutableParameters: { ...vol.mutableParameters, ...params } });
+    log.info({ volumeId, keys: Object.keys(params) }, 'volume modified');
+  });
+}

@@ -1,0 +1,115 @@
+import type { AccessMode, AccessType } from '../validate/capability';
+import { ACCESS_MODES } from '../validate/capability';
+
+/** How a volume's bytes are kept. Only plain directories exist so far; size-enforcing kinds plug in beside it. */
+export type VolumeKind = 'dir';
+export const VOLUME_KINDS: readonly VolumeKind[] = ['dir'];
+
+/**
+ * creating: record written, data not yet in place (rolled back at start-up: the CO never got an answer).
+ * ready: usable. deleting: data being removed (finished at start-up).
+ */
+export type VolumePhase = 'creating' | 'ready' | 'deleting';
+
+export interface VolumeRecord {
+  id: string;
+  name: string;
+  /** Decimal bytes (int64 does not fit a JSON number). */
+  capacityBytes: string;
+  kind: VolumeKind;
+  accessType: AccessType;
+  parameters: Record<string, string>;
+  mutableParameters: Record<string, string>;
+  /** The node whose disk holds the data; the volume's accessible topology. */
+  nodeId: string;
+  phase: VolumePhase;
+  createdAt: string;
+}
+
+/** One ControllerPublishVolume that succeeded: volume X is attached to node Y. */
+export interface AttachmentRecord {
+  id: string;
+  volumeId: string;
+  nodeId: string;
+  readonly: boolean;
+  mode: AccessMode;
+  createdAt: string;
+}
+
+/** A volume's use on this node: where it is staged and the targets it is published at. */
+export interface NodeVolumeRecord {
+  id: string;
+  stagingPath: string | null;
+  targets: Record<string, { readonly: boolean; mode: AccessMode }>;
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(raw: unknown, what: string): Obj {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${what} is not an object`);
+  return raw as Obj;
+}
+
+function str(o: Obj, key: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new Error(`field ${key} is not a string`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
+  const v = str(o, key);
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`field ${key} has unknown value ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function strMap(o: Obj, key: string): Record<string, string> {
+  const m = obj(o[key], key);
+  for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') throw new Error(`${key}.${k} is not a string`);
+  return m as Record<string, string>;
+}
+
+function bool(o: Obj, key: string): boolean {
+  if (typeof o[key] !== 'boolean') throw new Error(`field ${key} is not a boolean`);
+  return o[key] as boolean;
+}
+
+export function parseVolumeRecord(raw: unknown): VolumeRecord {
+  const o = obj(raw, 'volume record');
+  const capacityBytes = str(o, 'capacityBytes');
+  if (!/^\d{1,19}$/.test(capacityBytes)) throw new Error('capacityBytes is not a decimal size');
+  return {
+    id: str(o, 'id'),
+    name: str(o, 'name'),
+    capacityBytes,
+    kind: oneOf(o, 'kind', VOLUME_KINDS),
+    accessType: oneOf(o, 'accessType', ['mount', 'block'] as const),
+    parameters: strMap(o, 'parameters'),
+    mutableParameters: strMap(o, 'mutableParameters'),
+    nodeId: str(o, 'nodeId'),
+    phase: oneOf(o, 'phase', ['creating', 'ready', 'deleting'] as const),
+    createdAt: str(o, 'createdAt'),
+  };
+}
+
+export function parseAttachmentRecord(raw: unknown): AttachmentRecord {
+  const o = obj(raw, 'attachment record');
+  return {
+    id: str(o, 'id'),
+    volumeId: str(o, 'volumeId'),
+    nodeId: str(o, 'nodeId'),
+    readonly: bool(o, 'readonly'),
+    mode: oneOf(o, 'mode', ACCESS_MODES),
+    createdAt: str(o, 'createdAt'),
+  };
+}
+
+export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
+  const o = obj(raw, 'node volume record');
+  const stagingPath = o['stagingPath'] === null ? null : str(o, 'stagingPath');
+  const targets: NodeVolumeRecord['targets'] = {};
+  for (const [p, t] of Object.entries(obj(o['targets'], 'targets'))) {
+    const to = obj(t, `targets.${p}`);
+    targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES) };
+  }
+  return { id: str(o, 'id'), stagingPath, targets };
+}

@@ -1,0 +1,87 @@
+import type { Capability } from '../validate/capability';
+import { decodeToken, encodeToken } from '../validate/token';
+import type { VolumeCondition } from './backend';
+import { backendFor, type ControllerDeps } from './controller-deps';
+import type { VolumeRecord } from './model';
+import type { Topology__Output } from '../generated/csi/v1/Topology';
+import { topologyMatchesNode } from './topology';
+
+export interface VolumeView {
+  volume: VolumeRecord;
+  publishedNodeIds: string[];
+  condition: VolumeCondition;
+}
+
+export async function describeVolume(deps: ControllerDeps, volume: VolumeRecord): Promise<VolumeView> {
+  return {
+    volume,
+    publishedNodeIds: deps.catalog.attachmentsOf(volume.id).map((a) => a.nodeId),
+    condition: await backendFor(deps, volume.kind).condition(volume),
+  };
+}
+
+export interface VolumePage {
+  entries: VolumeView[];
+  nextToken: string;
+}
+
+/** A page of ready volumes in ID order, resuming after the token's key (CSI spec, ListVolumes). */
+export async function listVolumes(deps: ControllerDeps, maxEntries: number, startingToken: string): Promise<VolumePage> {
+  const after = decodeToken(startingToken);
+  const ids = [...deps.catalog.volumes.values()].filter((v) => v.phase === 'ready').map((v) => v.id).sort();
+  const start = after === null ? 0 : upperBound(ids, after);
+  const end = maxEntries > 0 ? Math.min(ids.length, start + maxEntries) : ids.length;
+  const page = ids.slice(start, end).map((id) => deps.catalog.getVolume(id)!);
+  const entries = await Promise.all(page.map((v) => describeVolume(deps, v)));
+  return { entries, nextToken: end < ids.length ? encodeToken(ids[end - 1]!) : '' };
+}
+
+/** Index of the first element greater than `key` in a sorted array. */
+function upperBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface CapacityAnswer {
+  availableBytes: bigint;
+  maximumVolumeSize: bigint;
+  minimumVolumeSize: bigint;
+}
+
+/**
+ * CSI spec, GetCapacity: the free space of the state directory's filesystem, or 0 where the asked-for topology or
+ * capabilities cannot be served here.
+ */
+export async function getCapacity(deps: ControllerDeps, caps: Capability[], topology: Topology__Output | null): Promise<CapacityAnswer> {
+  const none = { availableBytes: 0n, maximumVolumeSize: 0n, minimumVolumeSize: 0n };
+  if (topology && !topologyMatchesNode(topology, deps.config.nodeId)) return none;
+  if (caps.some((c) => c.accessType === 'block')) return none;
+  const fs = await deps.statFs(deps.layout.volumesDir);
+  const max = deps.config.maxVolumeSize;
+  return {
+    availableBytes: fs.availableBytes,
+    maximumVolumeSize: max !== null && max < fs.availableBytes ? max : fs.availableBytes,
+    minimumVolumeSize: 0n,
+  };
+}
+
+export interface CapabilityVerdict {
+  confirmed: boolean;
+  message: string;
+}
+
+/** CSI spec, ValidateVolumeCapabilities: confirm only what this volume really supports. */
+export function checkVolumeCapabilities(volume: VolumeRecord, caps: Capability[], parameters: Record<string, string>): CapabilityVerdict {
+  const wrongType = caps.find((c) => c.accessType !== volume.accessType);
+  if (wrongType) return { confirmed: false, message: `volume is a ${volume.accessType} volume, not ${wrongType.accessType}` };
+  const differing = Object.keys(parameters).filter((k) => volume.parameters[k] !== parameters[k]);
+  if (differing.length > 0) return { confirmed: false, message: `parameters differ from the volume's: ${differing.join(', ')}` };
+  return { confirmed: true, message: '' };
+}
+

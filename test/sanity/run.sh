@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs csi-sanity (installed by scripts/install-tools.sh) against the built driver (dist/), in a matrix:
+#   single    one process serving every service on one socket
+#   split     controller and node as two processes sharing one state directory (--csi.controllerendpoint)
+#   noattach  one process with --enable-attach=false (no ControllerPublish, as deployed without external-attacher)
+# Every optional part is on: parameters, mutable parameters, snapshot parameters, secrets, the attach-limit test.
+# Usage: test/sanity/run.sh [single|split|noattach ...]   (default: all three)
+# Each run's driver logs and JUnit report stay in .run/sanity/<name>/; the temp dirs and mounts are removed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=test/sanity
+sanity=.tools/bin/csi-sanity
+[ -x "$sanity" ] || { echo "csi-sanity missing: run scripts/install-tools.sh" >&2; exit 1; }
+[ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
+
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(single split noattach)
+
+mutable_keys=$(sed -n 's/^\([A-Za-z0-9_.\/-]*\):.*/\1/p' "$here/mutable-params.yaml" | paste -sd, -)
+pids=()
+work=""
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+  if [ -n "$work" ] && [ -d "$work" ]; then
+    # Never leave a mount behind on a shared host: unmount anything under the run's directory, deepest first.
+    grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+    rm -rf "$work"
+  fi
+  work=""
+}
+trap cleanup EXIT
+
+start_driver() { # name socket mode extra-args...
+  local name=$1 socket=$2 mode=$3; shift 3
+  node dist/main.js --endpoint "unix://$socket" --state-dir "$work/state" --mode "$mode" --node-id sanity-node \
+    --max-volumes-per-node 8 --mutable-parameters "$mutable_keys" --log-level debug "$@" \
+    >"$out/driver-$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -S "$socket" ] && return 0; sleep 0.1; done
+  echo "driver $name did not create its socket" >&2; cat "$out/driver-$name.log" >&2; return 1
+}
+
+run_one() {
+  local config=$1
+  out=".run/sanity/$config"
+  rm -rf "$out"; mkdir -p "$out"
+  work=$(mktemp -d /tmp/hostpath-csi-sanity.XXXXXX)
+  local endpoints=()
+  case "$config" in
+    single) start_driver all "$work/csi.sock" all; endpoints=(--csi.endpoint "$work/csi.sock") ;;
+    noattach) start_driver all "$work/csi.sock" all --enable-attach=false; endpoints=(--csi.endpoint "$work/csi.sock") ;;
+    split)
+      start_driver controller "$work/controller.sock" controller
+      start_driver node "$work/node.sock" node
+      endpoints=(--csi.endpoint "$work/node.sock" --csi.controllerendpoint "$work/controller.sock") ;;
+    *) echo "unknown sanity config $config" >&2; return 2 ;;
+  esac
+  echo "== csi-sanity: $config"
+  local rc=0
+  "$sanity" "${endpoints[@]}" \
+    --csi.mountdir "$work/target" --csi.stagingdir "$work/staging" \
+    --csi.testvolumeparameters "$here/params.yaml" \
+    --csi.testvolumemutableparameters "$here/mutable-params.yaml" \
+    --csi.testsnapshotparameters "$here/snapshot-params.yaml" \
+    --csi.secrets "$here/secrets.yaml" \
+    --csi.testnodevolumeattachlimit \
+    --csi.testvolumesize 67108864 --csi.testvolumeexpandsize 134217728 \
+    --ginkgo.no-color --ginkgo.junit-report "$PWD/$out/junit.xml" >"$out/sanity.log" 2>&1 || rc=$?
+  grep -E "^(Ran [0-9]+ of [0-9]+ Specs|FAIL!|SUCCESS!|\[FAIL\])" "$out/sanity.log" || true
+  if grep -h -o "sanity-secret-[a-z-]*" "$out"/driver-*.log | sort -u | grep -q .; then
+    echo "a secret value reached the driver log in $config" >&2; rc=1
+  fi
+  if [ $rc -ne 0 ]; then
+    echo "csi-sanity $config failed (rc=$rc); see $out/" >&2
+    grep -B2 -A12 "\[FAILED\]" "$out/sanity.log" | head -80 >&2 || true
+  fi
+  cleanup
+  return $rc
+}
+
+status=0
+for c in "${configs[@]}"; do run_one "$c" || status=1; done
+exit $status
