@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the driver from a fresh checkout: installs npm dependencies if missing, builds, and starts hostpath-csi with
+# its built-in defaults (socket unix:///run/hostpath-csi/csi.sock, state in /var/lib/hostpath-csi, every service,
+# node ID = host name). No cluster is needed; talk to it with any CSI client (csc, csi-sanity). Extra arguments are
+# passed to the driver, e.g. scripts/run.sh --state-dir /tmp/csi-state --log-format pretty
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+exec node dist/main.js "$@"
