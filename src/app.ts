@@ -7,8 +7,10 @@ import type { NodeDeps } from './node/node-deps';
 import { systemDeviceOf } from './os/device';
 import { runCommand } from './os/exec';
 import { systemStatFs } from './os/fs-stats';
+import { CpTreeCopier } from './os/copy';
 import { SystemMounter } from './os/mount';
 import { CsiServer } from './server/server';
+import { SnapshotCatalog } from './snapshots/catalog';
 import { DirSyncer } from './state/dir-sync';
 import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
@@ -19,6 +21,7 @@ import { DirBackend } from './volumes/dir-backend';
 import { StateLayout } from './volumes/layout';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
 import { reconcileController } from './volumes/reconcile';
+import { reconcileSnapshots } from './snapshots/reconcile';
 
 export type Lifecycle = 'starting' | 'reconciling' | 'serving' | 'draining' | 'stopped';
 
@@ -29,6 +32,7 @@ export class App {
   private readonly server: CsiServer;
   private readonly controller: ControllerDeps | null;
   private readonly node: NodeDeps | null;
+  private readonly copier: CpTreeCopier;
 
   constructor(
     private readonly config: Config,
@@ -37,11 +41,13 @@ export class App {
     const layout = new StateLayout(config.stateDir);
     const syncer = new DirSyncer();
     const locks = new KeyedLocks();
-    const backends = new Map<VolumeKind, VolumeBackend>([['dir', new DirBackend(layout, systemStatFs)]]);
+    const copier = new CpTreeCopier(runCommand);
+    const backends = new Map<VolumeKind, VolumeBackend>([['dir', new DirBackend(layout, systemStatFs, copier)]]);
     const servesController = config.mode !== 'node';
     const servesNode = config.mode !== 'controller';
+    this.copier = copier;
     this.controller = servesController
-      ? { config, layout, catalog: new VolumeCatalog(layout, syncer), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
+      ? { config, layout, catalog: new VolumeCatalog(layout, syncer), snapshots: new SnapshotCatalog(layout, syncer), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
       : null;
     this.node = servesNode
       ? {
@@ -65,7 +71,11 @@ export class App {
     this.state = 'reconciling';
     if (this.controller) {
       await this.controller.catalog.load(this.log);
+      await this.controller.snapshots.load(this.log);
       await reconcileController(this.controller, this.log);
+      await reconcileSnapshots(this.controller, this.log);
+      const cow = await this.copier.probeReflink(this.config.stateDir);
+      this.log.info({ copyOnWrite: cow }, cow ? 'snapshots and clones are copy-on-write (reflink)' : 'filesystem has no reflink: snapshots and clones are full copies');
     }
     if (this.node) await this.node.nodeRecords.load(this.log);
     this.gate.ready = true;

@@ -28,7 +28,7 @@ export class CsiServer {
     this.server.addService(csi.Identity.service, identityHandlers(ctx, config));
     if (services.controller) {
       this.server.addService(csi.Controller.service, controllerHandlers(ctx, services.controller));
-      this.server.addService(csi.GroupController.service, groupControllerHandlers(ctx));
+      this.server.addService(csi.GroupController.service, groupControllerHandlers(ctx, services.controller));
     }
     if (services.node) this.server.addService(csi.Node.service, nodeHandlers(ctx, services.node));
   }

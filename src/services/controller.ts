@@ -17,9 +17,11 @@ import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVol
 import type { VolumeRecord } from '../volumes/model';
 import { checkVolumeCapabilities, describeVolume, getCapacity, listVolumes, type VolumeView } from '../volumes/queries';
 import { nodeTopology } from '../volumes/topology';
+import { snapshotHandlers } from './snapshots';
 
 type ControllerRpcType = 'CREATE_DELETE_VOLUME' | 'LIST_VOLUMES' | 'GET_CAPACITY' | 'EXPAND_VOLUME' | 'GET_VOLUME' | 'VOLUME_CONDITION'
-  | 'SINGLE_NODE_MULTI_WRITER' | 'MODIFY_VOLUME' | 'PUBLISH_UNPUBLISH_VOLUME' | 'PUBLISH_READONLY' | 'LIST_VOLUMES_PUBLISHED_NODES';
+  | 'SINGLE_NODE_MULTI_WRITER' | 'MODIFY_VOLUME' | 'PUBLISH_UNPUBLISH_VOLUME' | 'PUBLISH_READONLY' | 'LIST_VOLUMES_PUBLISHED_NODES'
+  | 'CREATE_DELETE_SNAPSHOT' | 'LIST_SNAPSHOTS' | 'GET_SNAPSHOT' | 'CLONE_VOLUME';
 
 export function controllerCapabilities(deps: Pick<ControllerDeps, 'config'>): ControllerGetCapabilitiesResponse {
   const types: ControllerRpcType[] = [
@@ -31,6 +33,10 @@ export function controllerCapabilities(deps: Pick<ControllerDeps, 'config'>): Co
     'VOLUME_CONDITION',
     'SINGLE_NODE_MULTI_WRITER',
     'MODIFY_VOLUME',
+    'CREATE_DELETE_SNAPSHOT',
+    'LIST_SNAPSHOTS',
+    'GET_SNAPSHOT',
+    'CLONE_VOLUME',
     // Without external-attacher nothing calls ControllerPublish, so these are only true with attach on.
     ...(deps.config.enableAttach ? (['PUBLISH_UNPUBLISH_VOLUME', 'PUBLISH_READONLY', 'LIST_VOLUMES_PUBLISHED_NODES'] as const) : []),
   ];
@@ -42,8 +48,15 @@ export function toCsiVolume(vol: VolumeRecord): Volume {
     volume_id: vol.id,
     capacity_bytes: vol.capacityBytes,
     volume_context: { 'hostpath.csi.dev/kind': vol.kind },
+    content_source: toContentSource(vol),
     accessible_topology: [nodeTopology(vol.nodeId)],
   };
+}
+
+function toContentSource(vol: VolumeRecord): Volume['content_source'] {
+  const src = vol.contentSource;
+  if (!src) return null;
+  return src.type === 'snapshot' ? { snapshot: { snapshot_id: src.id } } : { volume: { volume_id: src.id } };
 }
 
 function toVolumeEntry(view: VolumeView): ControllerGetVolumeResponse {
@@ -59,10 +72,8 @@ function requireAttach(deps: ControllerDeps): void {
 
 export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): ControllerHandlers {
   const attacher = new Attacher(deps);
-  const notYet = (what: string) => async (): Promise<never> => {
-    throw new UnimplementedError(`${what} is not supported yet`);
-  };
   return {
+    ...snapshotHandlers(ctx, deps),
     CreateVolume: unary(ctx, 'CreateVolume', async (req, log) => {
       const vol = await createVolume(deps, parseCreateVolume(req), log);
       return { volume: toCsiVolume(vol) };
@@ -124,9 +135,5 @@ export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): C
       await modifyVolume(deps, volumeId, validateStringMap('mutable_parameters', req.mutable_parameters), log);
       return {};
     }),
-    CreateSnapshot: unary(ctx, 'CreateSnapshot', notYet('CreateSnapshot')),
-    DeleteSnapshot: unary(ctx, 'DeleteSnapshot', notYet('DeleteSnapshot')),
-    ListSnapshots: unary(ctx, 'ListSnapshots', notYet('ListSnapshots')),
-    GetSnapshot: unary(ctx, 'GetSnapshot', notYet('GetSnapshot')),
   };
 }

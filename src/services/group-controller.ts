@@ -1,19 +1,36 @@
-import { UnimplementedError } from '../errors';
 import type { GroupControllerHandlers } from '../generated/csi/v1/GroupController';
+import type { VolumeGroupSnapshot } from '../generated/csi/v1/VolumeGroupSnapshot';
 import { unary, type AdapterContext } from '../grpc/unary';
+import { createGroupSnapshot, deleteGroupSnapshot, getGroupSnapshot, type GroupView } from '../snapshots/groups';
+import { validateObjectId } from '../validate/fields';
+import { parseCreateGroup } from '../validate/snapshot-requests';
+import type { ControllerDeps } from '../volumes/controller-deps';
+import { toCsiSnapshot, toTimestamp } from './snapshots';
 
-/**
- * CSI spec, GroupController service: served so the capability RPC answers; it advertises no group capability until
- * group snapshots really work, so the CO never calls the others.
- */
-export function groupControllerHandlers(ctx: AdapterContext): GroupControllerHandlers {
-  const notYet = (what: string) => async (): Promise<never> => {
-    throw new UnimplementedError(`${what} is not supported yet`);
-  };
+function toCsiGroup(v: GroupView): VolumeGroupSnapshot {
   return {
-    GroupControllerGetCapabilities: unary(ctx, 'GroupControllerGetCapabilities', async () => ({ capabilities: [] })),
-    CreateVolumeGroupSnapshot: unary(ctx, 'CreateVolumeGroupSnapshot', notYet('CreateVolumeGroupSnapshot')),
-    DeleteVolumeGroupSnapshot: unary(ctx, 'DeleteVolumeGroupSnapshot', notYet('DeleteVolumeGroupSnapshot')),
-    GetVolumeGroupSnapshot: unary(ctx, 'GetVolumeGroupSnapshot', notYet('GetVolumeGroupSnapshot')),
+    group_snapshot_id: v.group.id,
+    snapshots: v.members.map(toCsiSnapshot),
+    creation_time: toTimestamp(v.group.createdAt),
+    ready_to_use: v.group.phase === 'ready' && v.members.every((m) => m.phase === 'ready'),
+  };
+}
+
+/** CSI spec, GroupController service: group snapshots of several volumes sharing one creation time. */
+export function groupControllerHandlers(ctx: AdapterContext, deps: ControllerDeps): GroupControllerHandlers {
+  return {
+    GroupControllerGetCapabilities: unary(ctx, 'GroupControllerGetCapabilities', async () => ({
+      capabilities: [{ rpc: { type: 'CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT' } }],
+    })),
+    CreateVolumeGroupSnapshot: unary(ctx, 'CreateVolumeGroupSnapshot', async (req, log) => ({
+      group_snapshot: toCsiGroup(await createGroupSnapshot(deps, parseCreateGroup(req), log)),
+    })),
+    GetVolumeGroupSnapshot: unary(ctx, 'GetVolumeGroupSnapshot', async (req) => ({
+      group_snapshot: toCsiGroup(getGroupSnapshot(deps, validateObjectId('group_snapshot_id', req.group_snapshot_id), req.snapshot_ids)),
+    })),
+    DeleteVolumeGroupSnapshot: unary(ctx, 'DeleteVolumeGroupSnapshot', async (req, log) => {
+      await deleteGroupSnapshot(deps, validateObjectId('group_snapshot_id', req.group_snapshot_id), req.snapshot_ids, log);
+      return {};
+    }),
   };
 }

@@ -14,8 +14,7 @@ export function pluginCapabilities(): GetPluginCapabilitiesResponse {
     capabilities: [
       { service: { type: 'CONTROLLER_SERVICE' } },
       { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
-      // GROUP_CONTROLLER_SERVICE is advertised once group snapshots work: a group service with no capability is
-      // rejected by csi-sanity (an empty capability list) and tells the CO nothing useful.
+      { service: { type: 'GROUP_CONTROLLER_SERVICE' } },
       { volume_expansion: { type: 'ONLINE' } },
     ],
   };

@@ -7,14 +7,12 @@ import type { PublishCommand } from '../volumes/attach';
 import { parseCapabilities, parseCapability } from './capability';
 import { parseSizeRange, type SizeRange } from './capacity';
 import { validateName, validateNodeId, validateObjectId, validateStringMap } from './fields';
+import { parseContentSource } from './snapshot-requests';
 
 /** Pure checks of CreateVolume: every field the spec requires, in the shape the domain wants. */
 export function parseCreateVolume(req: CreateVolumeRequest__Output): CreateVolumeCommand {
   const name = validateName('name', req.name);
   const capabilities = parseCapabilities('volume_capabilities', req.volume_capabilities);
-  if (req.volume_content_source) {
-    throw new InvalidArgumentError('volume_content_source (restore and clone) is not supported yet');
-  }
   return {
     name,
     range: parseSizeRange('capacity_range', req.capacity_range),
@@ -22,6 +20,7 @@ export function parseCreateVolume(req: CreateVolumeRequest__Output): CreateVolum
     parameters: validateStringMap('parameters', req.parameters),
     mutableParameters: validateStringMap('mutable_parameters', req.mutable_parameters),
     topology: req.accessibility_requirements,
+    source: parseContentSource(req.volume_content_source),
   };
 }
 

@@ -24,3 +24,28 @@ export function parseMaxEntries(field: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`${field} must not be negative`);
   return value;
 }
+
+export interface KeyPage {
+  keys: string[];
+  nextToken: string;
+}
+
+/** One page of a sorted key list, resuming after the token's key; max 0 means everything that is left. */
+export function pageAfter(sortedKeys: readonly string[], maxEntries: number, startingToken: string): KeyPage {
+  const after = decodeToken(startingToken);
+  const start = after === null ? 0 : upperBound(sortedKeys, after);
+  const end = maxEntries > 0 ? Math.min(sortedKeys.length, start + maxEntries) : sortedKeys.length;
+  return { keys: sortedKeys.slice(start, end), nextToken: end < sortedKeys.length ? encodeToken(sortedKeys[end - 1]!) : '' };
+}
+
+/** Index of the first element greater than `key` in a sorted array. */
+function upperBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -30,6 +30,10 @@ export interface VolumeBackend {
   condition(volume: VolumeRecord): Promise<VolumeCondition>;
   /** Space and inodes used by this volume alone (not its host filesystem). */
   usage(volume: VolumeRecord): Promise<VolumeUsage>;
+  /** Copies the volume's data into the empty directory `destDir` (a snapshot). */
+  snapshotTo(volume: VolumeRecord, destDir: string): Promise<void>;
+  /** Fills a just-created volume with the data of a snapshot or volume directory (restore, clone). */
+  populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void>;
   /** The directory the node bind-mounts at the staging path. */
   stageSource(volume: VolumeRecord): string;
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
+import type { SnapshotCatalog } from '../snapshots/catalog';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
 import type { VolumeCatalog } from './catalog';
@@ -11,6 +12,7 @@ export interface ControllerDeps {
   readonly config: Config;
   readonly layout: StateLayout;
   readonly catalog: VolumeCatalog;
+  readonly snapshots: SnapshotCatalog;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
   readonly locks: KeyedLocks;
   readonly statFs: StatFs;
@@ -26,3 +28,7 @@ export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeK
 
 export const volumeLockKey = (id: string): string => `volume:${id}`;
 export const volumeNameLockKey = (name: string): string => `volume-name:${name}`;
+export const snapshotLockKey = (id: string): string => `snapshot:${id}`;
+export const snapshotNameLockKey = (name: string): string => `snapshot-name:${name}`;
+export const groupLockKey = (id: string): string => `group-snapshot:${id}`;
+export const groupNameLockKey = (name: string): string => `group-snapshot-name:${name}`;

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { TreeCopier } from '../os/copy';
 import type { StatFs } from '../os/fs-stats';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
 import type { StateLayout } from './layout';
@@ -15,6 +16,7 @@ export class DirBackend implements VolumeBackend {
   constructor(
     private readonly layout: StateLayout,
     private readonly statFs: StatFs,
+    private readonly copier: TreeCopier,
   ) {}
 
   stageSource(volume: VolumeRecord): string {
@@ -31,6 +33,14 @@ export class DirBackend implements VolumeBackend {
 
   async remove(volume: VolumeRecord): Promise<void> {
     await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
+  }
+
+  async snapshotTo(volume: VolumeRecord, destDir: string): Promise<void> {
+    await this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
+  }
+
+  async populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void> {
+    await this.copier.copyContents(sourceDir, this.layout.volumeDataDir(volume.id));
   }
 
   async expand(): Promise<void> {

@@ -9,6 +9,9 @@ import path from 'node:path';
  *   records/volumes/<id>.json       controller: one record per volume
  *   records/attachments/<id>.json   controller: one record per (volume, node) attachment
  *   records/node/<volume-id>.json   node: staging path and published targets of a volume on this node
+ *   snapshots/<snapshot-id>/        a snapshot's copy of its volume's data
+ *   records/snapshots/<id>.json     controller: one record per snapshot
+ *   records/group-snapshots/<id>.json  controller: one record per group snapshot
  *   quarantine/                     records that could not be read, moved aside for a human
  */
 export class StateLayout {
@@ -36,6 +39,22 @@ export class StateLayout {
 
   get nodeRecordsDir(): string {
     return path.join(this.root, 'records', 'node');
+  }
+
+  get snapshotsDir(): string {
+    return path.join(this.root, 'snapshots');
+  }
+
+  snapshotDataDir(snapshotId: string): string {
+    return path.join(this.snapshotsDir, snapshotId);
+  }
+
+  get snapshotRecordsDir(): string {
+    return path.join(this.root, 'records', 'snapshots');
+  }
+
+  get groupSnapshotRecordsDir(): string {
+    return path.join(this.root, 'records', 'group-snapshots');
   }
 
   get quarantineDir(): string {

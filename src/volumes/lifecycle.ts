@@ -3,8 +3,8 @@ import type { Logger } from '../log';
 import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
 import type { AccessType, Capability } from '../validate/capability';
 import { chooseCapacity, sizeFits, type SizeRange } from '../validate/capacity';
-import { backendFor, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
-import type { VolumeRecord } from './model';
+import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
+import type { ContentSource, VolumeKind, VolumeRecord } from './model';
 import { requirementAllowsNode } from './topology';
 
 export interface CreateVolumeCommand {
@@ -14,6 +14,47 @@ export interface CreateVolumeCommand {
   parameters: Record<string, string>;
   mutableParameters: Record<string, string>;
   topology: TopologyRequirement__Output | null;
+  source: ContentSource | null;
+}
+
+/** What a restore or clone copies from, and the smallest volume it fits in. */
+interface ResolvedSource {
+  dir: string;
+  sizeBytes: bigint;
+  kind: VolumeKind;
+  accessType: AccessType;
+}
+
+function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSource {
+  if (source.type === 'snapshot') {
+    const snap = deps.snapshots.get(source.id);
+    if (!snap || snap.phase === 'deleting') throw new NotFoundError(`source snapshot ${source.id} does not exist`);
+    if (snap.phase !== 'ready') throw new AbortedError(`source snapshot ${source.id} is still being created`);
+    return { dir: deps.layout.snapshotDataDir(snap.id), sizeBytes: BigInt(snap.sizeBytes), kind: snap.kind, accessType: snap.accessType };
+  }
+  const vol = deps.catalog.getVolume(source.id);
+  if (!vol || vol.phase === 'deleting') throw new NotFoundError(`source volume ${source.id} does not exist`);
+  if (vol.phase !== 'ready') throw new AbortedError(`source volume ${source.id} is still being created`);
+  return { dir: deps.layout.volumeDataDir(vol.id), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType };
+}
+
+/**
+ * CSI spec, CreateVolume from a content source: the new volume must hold the source, so a range that excludes the
+ * source's size is OUT_OF_RANGE; with no size asked for, the volume gets the source's size.
+ */
+function capacityForSource(deps: ControllerDeps, range: SizeRange, src: ResolvedSource): bigint {
+  if ((range.required > 0n && range.required < src.sizeBytes) || (range.limit > 0n && range.limit < src.sizeBytes)) {
+    throw new OutOfRangeError(`the source is ${src.sizeBytes} bytes; the requested capacity range cannot hold it`);
+  }
+  return chooseCapacity({ required: range.required > 0n ? range.required : src.sizeBytes, limit: range.limit }, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
+}
+
+function sourceLockKey(source: ContentSource): string {
+  return source.type === 'snapshot' ? snapshotLockKey(source.id) : volumeLockKey(source.id);
+}
+
+function sameSource(a: ContentSource | null, b: ContentSource | null): boolean {
+  return a === b || (a !== null && b !== null && a.type === b.type && a.id === b.id);
 }
 
 /** The one access type all requested capabilities agree on (a volume is either a filesystem or a block device). */
@@ -46,6 +87,7 @@ function answerExisting(existing: VolumeRecord, cmd: CreateVolumeCommand, access
   if (existing.accessType !== accessType) problems.push(`it is a ${existing.accessType} volume`);
   if (!sameMap(existing.parameters, cmd.parameters)) problems.push('it has different parameters');
   if (!requirementAllowsNode(cmd.topology, existing.nodeId)) problems.push(`it lives on node ${existing.nodeId}`);
+  if (!sameSource(existing.contentSource, cmd.source)) problems.push('it was created from a different content source');
   if (problems.length > 0) throw new AlreadyExistsError(`volume ${JSON.stringify(cmd.name)} already exists and is incompatible: ${problems.join('; ')}`);
   return existing;
 }
@@ -53,11 +95,16 @@ function answerExisting(existing: VolumeRecord, cmd: CreateVolumeCommand, access
 export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeCommand, log: Logger): Promise<VolumeRecord> {
   const accessType = accessTypeOf(cmd.capabilities);
   checkMutableKeys(deps, 'mutable_parameters', cmd.mutableParameters);
-  const release = deps.locks.tryAcquire([volumeNameLockKey(cmd.name)], `volume name ${JSON.stringify(cmd.name)}`);
+  const keys = [volumeNameLockKey(cmd.name), ...(cmd.source ? [sourceLockKey(cmd.source)] : [])];
+  const release = deps.locks.tryAcquire(keys, `volume name ${JSON.stringify(cmd.name)} or its source`);
   try {
     const existing = deps.catalog.getVolumeByName(cmd.name);
     if (existing) return answerExisting(existing, cmd, accessType);
-    const capacity = chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
+    const source = cmd.source ? resolveSource(deps, cmd.source) : null;
+    if (source && source.accessType !== accessType) {
+      throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
+    }
+    const capacity = source ? capacityForSource(deps, cmd.range, source) : chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
     if (!requirementAllowsNode(cmd.topology, deps.config.nodeId)) {
       throw new ResourceExhaustedError(`no requisite topology includes this node (${deps.config.nodeId})`);
     }
@@ -65,26 +112,31 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       id: deps.newId(),
       name: cmd.name,
       capacityBytes: capacity.toString(),
-      kind: 'dir',
+      kind: source?.kind ?? 'dir',
       accessType,
       parameters: cmd.parameters,
       mutableParameters: cmd.mutableParameters,
       nodeId: deps.config.nodeId,
+      contentSource: cmd.source,
       phase: 'creating',
       createdAt: deps.now().toISOString(),
     };
-    return await materialise(deps, record, log);
+    return await materialise(deps, record, source?.dir ?? null, log);
   } finally {
     release();
   }
 }
 
-/** Record first (phase creating), then storage, then phase ready: a crash in between is rolled back at start-up. */
-async function materialise(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<VolumeRecord> {
+/**
+ * Record first (phase creating), then storage and its initial data, then phase ready: a crash in between is rolled
+ * back at start-up, and a failed copy leaves nothing behind.
+ */
+async function materialise(deps: ControllerDeps, record: VolumeRecord, sourceDir: string | null, log: Logger): Promise<VolumeRecord> {
   await deps.catalog.putVolume(record);
   const backend = backendFor(deps, record.kind);
   try {
     await backend.create(record);
+    if (sourceDir !== null) await backend.populateFrom(record, sourceDir);
     const ready: VolumeRecord = { ...record, phase: 'ready' };
     await deps.catalog.putVolume(ready);
     log.info({ volumeId: record.id, capacityBytes: record.capacityBytes }, 'volume created');

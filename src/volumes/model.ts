@@ -11,6 +11,12 @@ export const VOLUME_KINDS: readonly VolumeKind[] = ['dir'];
  */
 export type VolumePhase = 'creating' | 'ready' | 'deleting';
 
+/** Where a volume's initial data came from (CSI VolumeContentSource). */
+export interface ContentSource {
+  type: 'snapshot' | 'volume';
+  id: string;
+}
+
 export interface VolumeRecord {
   id: string;
   name: string;
@@ -22,6 +28,7 @@ export interface VolumeRecord {
   mutableParameters: Record<string, string>;
   /** The node whose disk holds the data; the volume's accessible topology. */
   nodeId: string;
+  contentSource: ContentSource | null;
   phase: VolumePhase;
   createdAt: string;
 }
@@ -86,9 +93,16 @@ export function parseVolumeRecord(raw: unknown): VolumeRecord {
     parameters: strMap(o, 'parameters'),
     mutableParameters: strMap(o, 'mutableParameters'),
     nodeId: str(o, 'nodeId'),
+    contentSource: parseContentSource(o['contentSource']),
     phase: oneOf(o, 'phase', ['creating', 'ready', 'deleting'] as const),
     createdAt: str(o, 'createdAt'),
   };
+}
+
+function parseContentSource(raw: unknown): ContentSource | null {
+  if (raw === undefined || raw === null) return null;
+  const o = obj(raw, 'contentSource');
+  return { type: oneOf(o, 'type', ['snapshot', 'volume'] as const), id: str(o, 'id') };
 }
 
 export function parseAttachmentRecord(raw: unknown): AttachmentRecord {

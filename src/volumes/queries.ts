@@ -1,5 +1,5 @@
 import type { Capability } from '../validate/capability';
-import { decodeToken, encodeToken } from '../validate/token';
+import { pageAfter } from '../validate/token';
 import type { VolumeCondition } from './backend';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeRecord } from './model';
@@ -27,25 +27,10 @@ export interface VolumePage {
 
 /** A page of ready volumes in ID order, resuming after the token's key (CSI spec, ListVolumes). */
 export async function listVolumes(deps: ControllerDeps, maxEntries: number, startingToken: string): Promise<VolumePage> {
-  const after = decodeToken(startingToken);
   const ids = [...deps.catalog.volumes.values()].filter((v) => v.phase === 'ready').map((v) => v.id).sort();
-  const start = after === null ? 0 : upperBound(ids, after);
-  const end = maxEntries > 0 ? Math.min(ids.length, start + maxEntries) : ids.length;
-  const page = ids.slice(start, end).map((id) => deps.catalog.getVolume(id)!);
-  const entries = await Promise.all(page.map((v) => describeVolume(deps, v)));
-  return { entries, nextToken: end < ids.length ? encodeToken(ids[end - 1]!) : '' };
-}
-
-/** Index of the first element greater than `key` in a sorted array. */
-function upperBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  const page = pageAfter(ids, maxEntries, startingToken);
+  const entries = await Promise.all(page.keys.map((id) => describeVolume(deps, deps.catalog.getVolume(id)!)));
+  return { entries, nextToken: page.nextToken };
 }
 
 export interface CapacityAnswer {

@@ -1,0 +1,81 @@
+import type { Logger } from '../log';
+import type { DirSyncer } from '../state/dir-sync';
+import { RecordStore } from '../state/record-store';
+import type { StateLayout } from '../volumes/layout';
+import { parseGroupSnapshotRecord, parseSnapshotRecord, type GroupSnapshotRecord, type SnapshotRecord } from './model';
+
+/** Every snapshot and group snapshot: durable records plus name and source-volume indexes. */
+export class SnapshotCatalog {
+  readonly snapshots: RecordStore<SnapshotRecord>;
+  readonly groups: RecordStore<GroupSnapshotRecord>;
+  private readonly byName = new Map<string, string>();
+  private readonly groupByName = new Map<string, string>();
+  private readonly bySource = new Map<string, Set<string>>();
+
+  constructor(layout: StateLayout, syncer: DirSyncer) {
+    this.snapshots = new RecordStore(layout.snapshotRecordsDir, layout.quarantineDir, parseSnapshotRecord, syncer);
+    this.groups = new RecordStore(layout.groupSnapshotRecordsDir, layout.quarantineDir, parseGroupSnapshotRecord, syncer);
+  }
+
+  async load(log: Logger): Promise<void> {
+    const s = await this.snapshots.load(log);
+    const g = await this.groups.load(log);
+    for (const snap of this.snapshots.values()) this.index(snap);
+    for (const group of this.groups.values()) this.groupByName.set(group.name, group.id);
+    log.info({ snapshots: s.loaded, groupSnapshots: g.loaded, quarantined: s.quarantined.length + g.quarantined.length }, 'snapshot state loaded');
+  }
+
+  get(id: string): SnapshotRecord | undefined {
+    return this.snapshots.get(id);
+  }
+
+  getByName(name: string): SnapshotRecord | undefined {
+    const id = this.byName.get(name);
+    return id === undefined ? undefined : this.snapshots.get(id);
+  }
+
+  /** Every snapshot of a volume (all of them, not just the first: a defect of the upstream driver). */
+  ofSource(volumeId: string): SnapshotRecord[] {
+    return [...(this.bySource.get(volumeId) ?? [])].map((id) => this.snapshots.get(id)!).filter(Boolean);
+  }
+
+  async put(snap: SnapshotRecord): Promise<void> {
+    await this.snapshots.put(snap);
+    this.index(snap);
+  }
+
+  async delete(snap: SnapshotRecord): Promise<void> {
+    await this.snapshots.delete(snap.id);
+    if (this.byName.get(snap.name) === snap.id) this.byName.delete(snap.name);
+    this.bySource.get(snap.sourceVolumeId)?.delete(snap.id);
+  }
+
+  getGroup(id: string): GroupSnapshotRecord | undefined {
+    return this.groups.get(id);
+  }
+
+  getGroupByName(name: string): GroupSnapshotRecord | undefined {
+    const id = this.groupByName.get(name);
+    return id === undefined ? undefined : this.groups.get(id);
+  }
+
+  async putGroup(group: GroupSnapshotRecord): Promise<void> {
+    await this.groups.put(group);
+    this.groupByName.set(group.name, group.id);
+  }
+
+  async deleteGroup(group: GroupSnapshotRecord): Promise<void> {
+    await this.groups.delete(group.id);
+    if (this.groupByName.get(group.name) === group.id) this.groupByName.delete(group.name);
+  }
+
+  private index(snap: SnapshotRecord): void {
+    this.byName.set(snap.name, snap.id);
+    let set = this.bySource.get(snap.sourceVolumeId);
+    if (!set) {
+      set = new Set();
+      this.bySource.set(snap.sourceVolumeId, set);
+    }
+    set.add(snap.id);
+  }
+}

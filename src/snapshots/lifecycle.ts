@@ -1,0 +1,100 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { AbortedError, AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors';
+import type { Logger } from '../log';
+import { backendFor, snapshotLockKey, snapshotNameLockKey, volumeLockKey, type ControllerDeps } from '../volumes/controller-deps';
+import { requireReadyVolume } from '../volumes/lifecycle';
+import type { VolumeRecord } from '../volumes/model';
+import type { SnapshotRecord } from './model';
+
+export interface CreateSnapshotCommand {
+  name: string;
+  sourceVolumeId: string;
+  parameters: Record<string, string>;
+}
+
+/** CSI spec, CreateSnapshot: same name and source answers the same snapshot; same name, other source ALREADY_EXISTS. */
+export async function createSnapshot(deps: ControllerDeps, cmd: CreateSnapshotCommand, log: Logger): Promise<SnapshotRecord> {
+  const keys = [snapshotNameLockKey(cmd.name), volumeLockKey(cmd.sourceVolumeId)];
+  return deps.locks.with(keys, `snapshot ${JSON.stringify(cmd.name)} or its source volume`, async () => {
+    const existing = deps.snapshots.getByName(cmd.name);
+    if (existing) return answerExisting(existing, cmd);
+    const source = requireReadyVolume(deps, cmd.sourceVolumeId);
+    return takeSnapshot(deps, source, { name: cmd.name, parameters: cmd.parameters, groupId: null, createdAt: deps.now() }, log);
+  });
+}
+
+function answerExisting(existing: SnapshotRecord, cmd: CreateSnapshotCommand): SnapshotRecord {
+  if (existing.sourceVolumeId !== cmd.sourceVolumeId) {
+    throw new AlreadyExistsError(`snapshot ${JSON.stringify(cmd.name)} already exists for volume ${existing.sourceVolumeId}`);
+  }
+  if (existing.phase !== 'ready') throw new AbortedError(`snapshot ${existing.id} is being ${existing.phase === 'creating' ? 'created' : 'deleted'}`);
+  return existing;
+}
+
+export interface SnapshotOptions {
+  name: string;
+  parameters: Record<string, string>;
+  groupId: string | null;
+  createdAt: Date;
+}
+
+/**
+ * Copies a volume into a new snapshot. The caller holds the source volume's lock, so the copy is not raced by a
+ * delete or an expansion of that volume; other volumes are never blocked. The record is written first in phase
+ * creating, so a crash mid-copy is rolled back at start-up; ready_to_use becomes true when the copy has finished.
+ */
+export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, opts: SnapshotOptions, log: Logger): Promise<SnapshotRecord> {
+  const record: SnapshotRecord = {
+    id: deps.newId(),
+    name: opts.name,
+    sourceVolumeId: source.id,
+    sizeBytes: source.capacityBytes,
+    kind: source.kind,
+    accessType: source.accessType,
+    parameters: opts.parameters,
+    groupId: opts.groupId,
+    phase: 'creating',
+    createdAt: opts.createdAt.toISOString(),
+  };
+  await deps.snapshots.put(record);
+  const dir = deps.layout.snapshotDataDir(record.id);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const started = Date.now();
+    await backendFor(deps, source.kind).snapshotTo(source, dir);
+    const ready: SnapshotRecord = { ...record, phase: 'ready' };
+    await deps.snapshots.put(ready);
+    log.info({ snapshotId: record.id, sourceVolumeId: source.id, ms: Date.now() - started }, 'snapshot created');
+    return ready;
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await deps.snapshots.delete(record).catch((e: unknown) => log.error({ err: e, snapshotId: record.id }, 'rollback of failed snapshot left a record behind'));
+    throw err;
+  }
+}
+
+/** CSI spec, DeleteSnapshot: what does not exist counts as deleted; a group member goes only with its group. */
+export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, log: Logger): Promise<void> {
+  const snap = deps.snapshots.get(snapshotId);
+  if (!snap) return;
+  await deps.locks.with([snapshotLockKey(snap.id), snapshotNameLockKey(snap.name)], `snapshot ${snap.id}`, async () => {
+    if (snap.groupId !== null && deps.snapshots.getGroup(snap.groupId)) {
+      throw new FailedPreconditionError(`snapshot ${snap.id} belongs to group snapshot ${snap.groupId}; delete the group`);
+    }
+    await finishSnapshotDelete(deps, snap, log);
+  });
+}
+
+/** phase deleting, then data, then the record: a crash at any point is finished at start-up. */
+export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
+  if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' });
+  await rm(deps.layout.snapshotDataDir(snap.id), { recursive: true, force: true });
+  await deps.snapshots.delete(snap);
+  log.info({ snapshotId: snap.id }, 'snapshot deleted');
+}
+
+export function requireReadySnapshot(deps: ControllerDeps, snapshotId: string): SnapshotRecord {
+  const snap = deps.snapshots.get(snapshotId);
+  if (!snap || snap.phase === 'deleting') throw new NotFoundError(`snapshot ${snapshotId} does not exist`);
+  return snap;
+}

@@ -1,0 +1,42 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import type { Logger } from '../log';
+import type { ControllerDeps } from '../volumes/controller-deps';
+import { finishSnapshotDelete } from './lifecycle';
+
+export interface SnapshotReconcileReport {
+  rolledBack: number;
+  deletesFinished: number;
+  groupsRolledBack: number;
+  orphanDirs: number;
+}
+
+/**
+ * After a crash: a snapshot or group still `creating` never answered its caller, so its partial copy is removed; a
+ * `deleting` one is finished; a snapshot directory no record knows is logged and left alone.
+ */
+export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Promise<SnapshotReconcileReport> {
+  await mkdir(deps.layout.snapshotsDir, { recursive: true, mode: 0o700 });
+  const report: SnapshotReconcileReport = { rolledBack: 0, deletesFinished: 0, groupsRolledBack: 0, orphanDirs: 0 };
+  for (const group of [...deps.snapshots.groups.values()]) {
+    if (group.phase === 'ready') continue;
+    for (const snap of deps.snapshots.snapshots.values()) {
+      if (snap.groupId === group.id && snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' });
+    }
+    await deps.snapshots.deleteGroup(group);
+    report.groupsRolledBack++;
+  }
+  for (const snap of [...deps.snapshots.snapshots.values()]) {
+    if (snap.phase === 'ready') continue;
+    await finishSnapshotDelete(deps, snap, log);
+    if (snap.phase === 'creating') report.rolledBack++;
+    else report.deletesFinished++;
+  }
+  for (const name of await readdir(deps.layout.snapshotsDir)) {
+    if (!deps.snapshots.get(name)) {
+      log.warn({ dir: deps.layout.snapshotDataDir(name) }, 'snapshot directory has no record: left in place');
+      report.orphanDirs++;
+    }
+  }
+  log.info(report, 'snapshot reconciliation finished');
+  return report;
+}
