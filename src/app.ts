@@ -3,11 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import type { Config } from './config';
 import { Gate } from './grpc/unary';
 import type { Logger } from './log';
+import { reattachStagedLoops } from './node/block';
 import type { NodeDeps } from './node/node-deps';
 import { systemDeviceOf } from './os/device';
 import { runCommand } from './os/exec';
 import { systemStatFs } from './os/fs-stats';
 import { CpTreeCopier } from './os/copy';
+import { SystemLoopDevices } from './os/loop';
 import { SystemMounter } from './os/mount';
 import { CsiServer } from './server/server';
 import { SnapshotCatalog } from './snapshots/catalog';
@@ -17,6 +19,7 @@ import { RecordStore } from './state/record-store';
 import type { VolumeBackend } from './volumes/backend';
 import { VolumeCatalog } from './volumes/catalog';
 import type { ControllerDeps } from './volumes/controller-deps';
+import { BlockBackend } from './volumes/block-backend';
 import { DirBackend } from './volumes/dir-backend';
 import { StateLayout } from './volumes/layout';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
@@ -42,7 +45,11 @@ export class App {
     const syncer = new DirSyncer();
     const locks = new KeyedLocks();
     const copier = new CpTreeCopier(runCommand);
-    const backends = new Map<VolumeKind, VolumeBackend>([['dir', new DirBackend(layout, systemStatFs, copier)]]);
+    const loops = new SystemLoopDevices(runCommand);
+    const backends = new Map<VolumeKind, VolumeBackend>([
+      ['dir', new DirBackend(layout, systemStatFs, copier)],
+      ['block', new BlockBackend(layout, loops, copier)],
+    ]);
     const servesController = config.mode !== 'node';
     const servesNode = config.mode !== 'controller';
     this.copier = copier;
@@ -56,6 +63,7 @@ export class App {
           backends,
           locks,
           mounter: new SystemMounter(runCommand),
+          loops,
           deviceOf: systemDeviceOf,
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer),
         }
@@ -77,7 +85,11 @@ export class App {
       const cow = await this.copier.probeReflink(this.config.stateDir);
       this.log.info({ copyOnWrite: cow }, cow ? 'snapshots and clones are copy-on-write (reflink)' : 'filesystem has no reflink: snapshots and clones are full copies');
     }
-    if (this.node) await this.node.nodeRecords.load(this.log);
+    if (this.node) {
+      await this.node.nodeRecords.load(this.log);
+      const reattached = await reattachStagedLoops(this.node, this.log);
+      this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached }, 'node state loaded');
+    }
     this.gate.ready = true;
     this.state = 'serving';
     this.log.info('ready');

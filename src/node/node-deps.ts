@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { DeviceOf } from '../os/device';
+import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
 import { readRecordFile, type RecordStore } from '../state/record-store';
@@ -12,6 +13,7 @@ export interface NodeDeps {
   readonly config: Config;
   readonly layout: StateLayout;
   readonly mounter: Mounter;
+  readonly loops: LoopDevices;
   readonly deviceOf: DeviceOf;
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;

@@ -1,8 +1,10 @@
-import { lstat, mkdir, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, rmdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../errors';
 import type { Logger } from '../log';
 import { isReadOnlyMode, type Capability } from '../validate/capability';
-import type { NodeVolumeRecord } from '../volumes/model';
+import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
+import { currentLoop } from './block';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 import { checkAccessType, emptyNodeRecord, saveOrDrop } from './stage';
@@ -26,15 +28,36 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
     if (atTarget === 'ours') return answerExisting(record, cmd, readonly);
     await checkSingleWriter(deps, record, cmd);
-    if ((await mountStateAt(deps, cmd.stagingPath, vol.id)) !== 'ours') {
-      throw new FailedPreconditionError(`volume ${vol.id} is not staged at ${cmd.stagingPath}`);
-    }
-    await mkdir(cmd.targetPath, { recursive: true, mode: 0o750 });
-    await deps.mounter.bind(cmd.stagingPath, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
+    const source = await publishSource(deps, vol, record, cmd.stagingPath);
+    await makeTarget(cmd.targetPath, vol.accessType === 'block');
+    await deps.mounter.bind(source, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
     const targets = { ...record.targets, [cmd.targetPath]: { readonly, mode: cmd.capability.mode } };
     await deps.nodeRecords.put({ ...record, targets });
     log.info({ volumeId: vol.id, targetPath: cmd.targetPath, readonly }, 'volume published');
   });
+}
+
+/** What to bind at the target: the staging mount (filesystem) or the staged loop device (block). */
+async function publishSource(deps: NodeDeps, vol: VolumeRecord, record: NodeVolumeRecord, stagingPath: string): Promise<string> {
+  if (vol.accessType === 'block') {
+    const device = record.stagingPath === stagingPath ? await currentLoop(deps, vol.id) : null;
+    if (!device) throw new FailedPreconditionError(`block volume ${vol.id} is not staged at ${stagingPath}`);
+    return device;
+  }
+  if ((await mountStateAt(deps, stagingPath, vol.id)) !== 'ours') {
+    throw new FailedPreconditionError(`volume ${vol.id} is not staged at ${stagingPath}`);
+  }
+  return stagingPath;
+}
+
+/** A directory for a filesystem volume; an empty file (a bind-mount point for the device) for a block volume. */
+async function makeTarget(targetPath: string, block: boolean): Promise<void> {
+  if (!block) {
+    await mkdir(targetPath, { recursive: true, mode: 0o750 });
+    return;
+  }
+  await mkdir(path.dirname(targetPath), { recursive: true, mode: 0o750 });
+  await (await open(targetPath, 'a', 0o600)).close();
 }
 
 function answerExisting(record: NodeVolumeRecord, cmd: PublishCommand, readonly: boolean): void {

@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
+import { readRecordFile } from '../state/record-store';
 import type { Capability } from '../validate/capability';
-import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
+import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
+import { detachLoops, ensureLoop } from './block';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
@@ -19,15 +21,19 @@ export function checkAccessType(vol: VolumeRecord, cap: Capability): void {
 }
 
 export function emptyNodeRecord(volumeId: string): NodeVolumeRecord {
-  return { id: volumeId, stagingPath: null, targets: {} };
+  return { id: volumeId, stagingPath: null, loopDevice: null, targets: {} };
 }
 
-/** CSI spec, NodeStageVolume: bind the volume's directory at the staging path; a repeat with the same path is OK. */
+/**
+ * CSI spec, NodeStageVolume; a repeat with the same path is OK. A filesystem volume's directory is bind-mounted at
+ * the staging path; a block volume's image is attached to a loop device (published later as a device file).
+ */
 export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
+    if (vol.accessType === 'block') return stageBlock(deps, vol, record, cmd.stagingPath, log);
     const here = await mountStateAt(deps, cmd.stagingPath, vol.id);
     if (here === 'foreign') throw new FailedPreconditionError(`staging path ${cmd.stagingPath} already has another mount`);
     if (here === 'none') {
@@ -40,6 +46,17 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
   });
 }
 
+async function stageBlock(deps: NodeDeps, vol: VolumeRecord, record: NodeVolumeRecord, stagingPath: string, log: Logger): Promise<void> {
+  if (record.stagingPath !== null && record.stagingPath !== stagingPath && record.loopDevice) {
+    throw new FailedPreconditionError(`volume ${vol.id} is already staged at ${record.stagingPath}`);
+  }
+  const device = await ensureLoop(deps, vol.id, log);
+  if (record.stagingPath !== stagingPath || record.loopDevice !== device) {
+    await deps.nodeRecords.put({ ...record, stagingPath, loopDevice: device });
+    log.info({ volumeId: vol.id, stagingPath, device }, 'block volume staged');
+  }
+}
+
 async function refuseSecondStagingPath(deps: NodeDeps, record: NodeVolumeRecord, stagingPath: string): Promise<void> {
   const previous = record.stagingPath;
   if (previous === null || previous === stagingPath) return;
@@ -48,18 +65,39 @@ async function refuseSecondStagingPath(deps: NodeDeps, record: NodeVolumeRecord,
   }
 }
 
-/** CSI spec, NodeUnstageVolume: unmount the staging path; succeed when nothing is mounted there (even after state loss). */
+/** The controller's record if it is still there (unstage must work after the volume's record is gone). */
+async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
+  return readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord).catch(() => null);
+}
+
+/**
+ * CSI spec, NodeUnstageVolume: unmount the staging path (filesystem) or detach the loop device (block); succeed
+ * when nothing is there, even after this node lost its records.
+ */
 export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
     const left = await unmountVolumeAt(deps, stagingPath, volumeId);
     if (left === 'foreign') throw new FailedPreconditionError(`staging path ${stagingPath} has a mount that is not volume ${volumeId}: left alone`);
     const record = deps.nodeRecords.get(volumeId);
-    if (record) await saveOrDrop(deps, { ...record, stagingPath: record.stagingPath === stagingPath ? null : record.stagingPath });
+    const vol = await volumeIfKnown(deps, volumeId);
+    if (vol?.accessType === 'block' || record?.loopDevice) {
+      await refuseWhilePublished(deps, record);
+      await detachLoops(deps, volumeId, log);
+    }
+    if (record) await saveOrDrop(deps, { ...record, stagingPath: record.stagingPath === stagingPath ? null : record.stagingPath, loopDevice: null });
     log.info({ volumeId, stagingPath }, 'volume unstaged');
   });
 }
 
+async function refuseWhilePublished(deps: NodeDeps, record: NodeVolumeRecord | undefined): Promise<void> {
+  for (const target of Object.keys(record?.targets ?? {})) {
+    if ((await mountStateAt(deps, target, record!.id)) === 'ours') {
+      throw new FailedPreconditionError(`volume ${record!.id} is still published at ${target}; unpublish it first`);
+    }
+  }
+}
+
 export async function saveOrDrop(deps: NodeDeps, record: NodeVolumeRecord): Promise<void> {
-  if (record.stagingPath === null && Object.keys(record.targets).length === 0) await deps.nodeRecords.delete(record.id);
+  if (record.stagingPath === null && !record.loopDevice && Object.keys(record.targets).length === 0) await deps.nodeRecords.delete(record.id);
   else await deps.nodeRecords.put(record);
 }

@@ -112,8 +112,9 @@ export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): C
       return { entries: page.entries.map(toVolumeEntry), next_token: page.nextToken };
     }),
     GetCapacity: unary(ctx, 'GetCapacity', async (req): Promise<GetCapacityResponse> => {
-      const caps = req.volume_capabilities.map((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
-      const answer = await getCapacity(deps, caps, req.accessible_topology);
+      // Capabilities are checked for shape only: every valid capability can be served from the same free space.
+      req.volume_capabilities.forEach((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
+      const answer = await getCapacity(deps, req.accessible_topology);
       return {
         available_capacity: answer.availableBytes.toString(),
         maximum_volume_size: { value: answer.maximumVolumeSize.toString() },

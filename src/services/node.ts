@@ -54,7 +54,9 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
       return {
         usage: [
           { unit: 'BYTES', total: usage.totalBytes.toString(), used: usage.usedBytes.toString(), available: usage.availableBytes.toString() },
-          { unit: 'INODES', total: usage.totalInodes.toString(), used: usage.usedInodes.toString(), available: usage.availableInodes.toString() },
+          ...(usage.totalInodes === null
+            ? []
+            : [{ unit: 'INODES' as const, total: usage.totalInodes.toString(), used: String(usage.usedInodes), available: String(usage.availableInodes) }]),
         ],
         volume_condition: condition,
       };

@@ -9,9 +9,10 @@ export interface VolumeUsage {
   totalBytes: bigint;
   usedBytes: bigint;
   availableBytes: bigint;
-  totalInodes: bigint;
-  usedInodes: bigint;
-  availableInodes: bigint;
+  /** null where inodes mean nothing (raw block volumes). */
+  totalInodes: bigint | null;
+  usedInodes: bigint | null;
+  availableInodes: bigint | null;
 }
 
 /**
@@ -34,6 +35,6 @@ export interface VolumeBackend {
   snapshotTo(volume: VolumeRecord, destDir: string): Promise<void>;
   /** Fills a just-created volume with the data of a snapshot or volume directory (restore, clone). */
   populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void>;
-  /** The directory the node bind-mounts at the staging path. */
+  /** What the node exposes: the directory bind-mounted at the staging path, or the image a loop device attaches. */
   stageSource(volume: VolumeRecord): string;
 }

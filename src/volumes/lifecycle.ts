@@ -61,9 +61,7 @@ function sameSource(a: ContentSource | null, b: ContentSource | null): boolean {
 function accessTypeOf(caps: readonly Capability[]): AccessType {
   const types = new Set(caps.map((c) => c.accessType));
   if (types.size > 1) throw new InvalidArgumentError('volume_capabilities mix mount and block access types');
-  const type = caps[0]!.accessType;
-  if (type === 'block') throw new InvalidArgumentError('block access type is not supported yet: only filesystem (mount) volumes');
-  return type;
+  return caps[0]!.accessType;
 }
 
 export function checkMutableKeys(deps: Pick<ControllerDeps, 'config'>, field: string, params: Record<string, string>): void {
@@ -112,7 +110,7 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       id: deps.newId(),
       name: cmd.name,
       capacityBytes: capacity.toString(),
-      kind: source?.kind ?? 'dir',
+      kind: source?.kind ?? (accessType === 'block' ? 'block' : 'dir'),
       accessType,
       parameters: cmd.parameters,
       mutableParameters: cmd.mutableParameters,

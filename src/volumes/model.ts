@@ -1,9 +1,12 @@
 import type { AccessMode, AccessType } from '../validate/capability';
 import { ACCESS_MODES } from '../validate/capability';
 
-/** How a volume's bytes are kept. Only plain directories exist so far; size-enforcing kinds plug in beside it. */
-export type VolumeKind = 'dir';
-export const VOLUME_KINDS: readonly VolumeKind[] = ['dir'];
+/**
+ * How a volume's bytes are kept: a plain directory (filesystem volumes) or a sparse image on a loop device (raw
+ * block volumes). Size-enforcing kinds plug in beside them.
+ */
+export type VolumeKind = 'dir' | 'block';
+export const VOLUME_KINDS: readonly VolumeKind[] = ['dir', 'block'];
 
 /**
  * creating: record written, data not yet in place (rolled back at start-up: the CO never got an answer).
@@ -47,6 +50,8 @@ export interface AttachmentRecord {
 export interface NodeVolumeRecord {
   id: string;
   stagingPath: string | null;
+  /** Raw block volumes: the loop device attached at stage time (re-attached at start-up after a reboot). */
+  loopDevice?: string | null;
   targets: Record<string, { readonly: boolean; mode: AccessMode }>;
 }
 
@@ -125,5 +130,6 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
     const to = obj(t, `targets.${p}`);
     targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES) };
   }
-  return { id: str(o, 'id'), stagingPath, targets };
+  const loopDevice = o['loopDevice'] === undefined || o['loopDevice'] === null ? null : str(o, 'loopDevice');
+  return { id: str(o, 'id'), stagingPath, loopDevice, targets };
 }

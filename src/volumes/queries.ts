@@ -40,13 +40,12 @@ export interface CapacityAnswer {
 }
 
 /**
- * CSI spec, GetCapacity: the free space of the state directory's filesystem, or 0 where the asked-for topology or
- * capabilities cannot be served here.
+ * CSI spec, GetCapacity: the free space of the state directory's filesystem (both access types live there), or 0
+ * for another node's topology.
  */
-export async function getCapacity(deps: ControllerDeps, caps: Capability[], topology: Topology__Output | null): Promise<CapacityAnswer> {
+export async function getCapacity(deps: ControllerDeps, topology: Topology__Output | null): Promise<CapacityAnswer> {
   const none = { availableBytes: 0n, maximumVolumeSize: 0n, minimumVolumeSize: 0n };
   if (topology && !topologyMatchesNode(topology, deps.config.nodeId)) return none;
-  if (caps.some((c) => c.accessType === 'block')) return none;
   const fs = await deps.statFs(deps.layout.volumesDir);
   const max = deps.config.maxVolumeSize;
   return {

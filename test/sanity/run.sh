@@ -3,8 +3,9 @@
 #   single    one process serving every service on one socket
 #   split     controller and node as two processes sharing one state directory (--csi.controllerendpoint)
 #   noattach  one process with --enable-attach=false (no ControllerPublish, as deployed without external-attacher)
+#   block, block-split   single and split again, with --csi.testvolumeaccesstype=block (raw block on loop devices)
 # Every optional part is on: parameters, mutable parameters, snapshot parameters, secrets, the attach-limit test.
-# Usage: test/sanity/run.sh [single|split|noattach ...]   (default: all three)
+# Usage: test/sanity/run.sh [single|split|noattach|block|block-split ...]   (default: all of them)
 # Each run's driver logs and JUnit report stay in .run/sanity/<name>/; the temp dirs and mounts are removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,7 +15,7 @@ sanity=.tools/bin/csi-sanity
 [ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(single split noattach)
+[ ${#configs[@]} -gt 0 ] || configs=(single split noattach block block-split)
 
 mutable_keys=$(sed -n 's/^\([A-Za-z0-9_.\/-]*\):.*/\1/p' "$here/mutable-params.yaml" | paste -sd, -)
 pids=()
@@ -48,11 +49,13 @@ run_one() {
   out=".run/sanity/$config"
   rm -rf "$out"; mkdir -p "$out"
   work=$(mktemp -d /tmp/hostpath-csi-sanity.XXXXXX)
-  local endpoints=()
+  local endpoints=() access=mount loops_before
+  loops_before=$(losetup --list --noheadings | wc -l)
+  case "$config" in block*) access=block ;; esac
   case "$config" in
-    single) start_driver all "$work/csi.sock" all; endpoints=(--csi.endpoint "$work/csi.sock") ;;
+    single|block) start_driver all "$work/csi.sock" all; endpoints=(--csi.endpoint "$work/csi.sock") ;;
     noattach) start_driver all "$work/csi.sock" all --enable-attach=false; endpoints=(--csi.endpoint "$work/csi.sock") ;;
-    split)
+    split|block-split)
       start_driver controller "$work/controller.sock" controller
       start_driver node "$work/node.sock" node
       endpoints=(--csi.endpoint "$work/node.sock" --csi.controllerendpoint "$work/controller.sock") ;;
@@ -66,18 +69,22 @@ run_one() {
     --csi.testvolumemutableparameters "$here/mutable-params.yaml" \
     --csi.testsnapshotparameters "$here/snapshot-params.yaml" \
     --csi.secrets "$here/secrets.yaml" \
-    --csi.testnodevolumeattachlimit \
+    --csi.testnodevolumeattachlimit --csi.testvolumeaccesstype "$access" \
     --csi.testvolumesize 67108864 --csi.testvolumeexpandsize 134217728 \
     --ginkgo.no-color --ginkgo.junit-report "$PWD/$out/junit.xml" >"$out/sanity.log" 2>&1 || rc=$?
   grep -E "^(Ran [0-9]+ of [0-9]+ Specs|FAIL!|SUCCESS!|\[FAIL\])" "$out/sanity.log" || true
   if grep -h -o "sanity-secret-[a-z-]*" "$out"/driver-*.log | sort -u | grep -q .; then
     echo "a secret value reached the driver log in $config" >&2; rc=1
   fi
+  cleanup
+  local loops_after; loops_after=$(losetup --list --noheadings | wc -l)
+  if [ "$loops_after" -ne "$loops_before" ]; then
+    echo "loop devices leaked in $config: $loops_before before, $loops_after after" >&2; losetup --list >&2; rc=1
+  fi
   if [ $rc -ne 0 ]; then
     echo "csi-sanity $config failed (rc=$rc); see $out/" >&2
     grep -B2 -A12 "\[FAILED\]" "$out/sanity.log" | head -80 >&2 || true
   fi
-  cleanup
   return $rc
 }
 

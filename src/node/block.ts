@@ -1,0 +1,50 @@
+import path from 'node:path';
+import type { Logger } from '../log';
+import { BLOCK_IMAGE } from '../volumes/block-backend';
+import type { NodeDeps } from './node-deps';
+
+export function blockImage(deps: NodeDeps, volumeId: string): string {
+  return path.join(deps.layout.volumeDataDir(volumeId), BLOCK_IMAGE);
+}
+
+/** The loop device already backed by the volume's image, or a newly attached one (idempotent across retries). */
+export async function ensureLoop(deps: NodeDeps, volumeId: string, log: Logger): Promise<string> {
+  const image = blockImage(deps, volumeId);
+  const existing = await deps.loops.backing(image);
+  if (existing.length > 0) return existing[0]!;
+  const device = await deps.loops.attach(image);
+  log.info({ volumeId, device }, 'loop device attached');
+  return device;
+}
+
+export async function currentLoop(deps: NodeDeps, volumeId: string): Promise<string | null> {
+  return (await deps.loops.backing(blockImage(deps, volumeId)))[0] ?? null;
+}
+
+export async function detachLoops(deps: NodeDeps, volumeId: string, log: Logger): Promise<void> {
+  for (const device of await deps.loops.backing(blockImage(deps, volumeId))) {
+    await deps.loops.detach(device);
+    log.info({ volumeId, device }, 'loop device detached');
+  }
+}
+
+/**
+ * At start-up: a staged block volume whose loop device is gone (the node rebooted) gets one again, so the published
+ * device paths kubelet re-creates point at the right data.
+ */
+export async function reattachStagedLoops(deps: NodeDeps, log: Logger): Promise<number> {
+  let reattached = 0;
+  for (const record of [...deps.nodeRecords.values()]) {
+    if (!record.loopDevice) continue;
+    const device = await currentLoop(deps, record.id);
+    if (device === record.loopDevice) continue;
+    try {
+      const now = device ?? (await ensureLoop(deps, record.id, log));
+      await deps.nodeRecords.put({ ...record, loopDevice: now });
+      reattached++;
+    } catch (err) {
+      log.error({ volumeId: record.id, err: (err as Error).message }, 'could not re-attach the loop device of a staged block volume');
+    }
+  }
+  return reattached;
+}
