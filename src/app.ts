@@ -64,6 +64,7 @@ export class App {
           locks,
           mounter: new SystemMounter(runCommand),
           loops,
+          statFs: systemStatFs,
           deviceOf: systemDeviceOf,
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer),
         }

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { DeviceOf } from '../os/device';
+import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
@@ -14,6 +15,7 @@ export interface NodeDeps {
   readonly layout: StateLayout;
   readonly mounter: Mounter;
   readonly loops: LoopDevices;
+  readonly statFs: StatFs;
   readonly deviceOf: DeviceOf;
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;

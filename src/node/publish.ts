@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { isReadOnlyMode, type Capability } from '../validate/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { currentLoop } from './block';
+import { dropEphemeralIfUnused } from './ephemeral';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 import { checkAccessType, emptyNodeRecord, saveOrDrop } from './stage';
@@ -90,10 +91,11 @@ export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPa
     if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
     await removeTarget(targetPath);
     const record = deps.nodeRecords.get(volumeId);
-    if (record && record.targets[targetPath]) {
+    if (record) {
       const targets = { ...record.targets };
       delete targets[targetPath];
-      await saveOrDrop(deps, { ...record, targets });
+      if (record.ephemeral) await dropEphemeralIfUnused(deps, { ...record, targets }, log);
+      else if (record.targets[targetPath]) await saveOrDrop(deps, { ...record, targets });
     }
     log.info({ volumeId, targetPath }, 'volume unpublished');
   });

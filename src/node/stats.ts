@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors';
 import { hostPathProblem } from '../validate/fields';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
-import type { VolumeRecord } from '../volumes/model';
+import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
+import { ephemeralStats } from './ephemeral';
 import { mountStateAt } from './mounts';
 import { loadVolume, nodeBackend, type NodeDeps } from './node-deps';
 
@@ -19,12 +20,24 @@ async function volumeMountedAt(deps: NodeDeps, volumeId: string, volumePath: str
   return vol;
 }
 
+/** An inline volume's node record, when `volumePath` shows it; inline volumes have no controller record. */
+async function inlineMountedAt(deps: NodeDeps, volumeId: string, volumePath: string): Promise<NodeVolumeRecord | null> {
+  const record = deps.nodeRecords.get(volumeId);
+  if (!record?.ephemeral) return null;
+  if (hostPathProblem(volumePath) || (await mountStateAt(deps, volumePath.replace(/\/+$/, ''), volumeId)) !== 'ours') {
+    throw new NotFoundError(`inline volume ${volumeId} is not mounted at ${volumePath}`);
+  }
+  return record;
+}
+
 export interface VolumeStats {
   usage: VolumeUsage;
   condition: VolumeCondition;
 }
 
 export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeStats> {
+  const inline = await inlineMountedAt(deps, volumeId, volumePath);
+  if (inline) return ephemeralStats(deps, inline);
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
   const backend = nodeBackend(deps, vol.kind);
   const [usage, condition] = await Promise.all([backend.usage(vol), backend.condition(vol)]);
@@ -36,6 +49,8 @@ export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: 
  * to grow on the node, so the answer is the capacity the controller recorded.
  */
 export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath: string): Promise<bigint> {
+  const inline = await inlineMountedAt(deps, volumeId, volumePath);
+  if (inline) return BigInt(inline.ephemeral!.capacityBytes);
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
   return BigInt(vol.capacityBytes);
 }

@@ -18,6 +18,8 @@ export interface Services {
 /** A gRPC server on the unix socket with the services this mode serves. */
 export class CsiServer {
   private readonly server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  /** Only a socket this process bound is ours to remove: never another driver's live socket or someone's file. */
+  private bound = false;
 
   constructor(
     private readonly config: Config,
@@ -45,6 +47,7 @@ export class CsiServer {
     } finally {
       process.umask(previous);
     }
+    this.bound = true;
     await setSocketMode(socketPath, this.config.socketMode);
   }
 
@@ -60,6 +63,6 @@ export class CsiServer {
         resolve();
       });
     });
-    await removeSocket(this.config.socketPath);
+    if (this.bound) await removeSocket(this.config.socketPath);
   }
 }

@@ -5,6 +5,7 @@ import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolu
 import type { NodeHandlers } from '../generated/csi/v1/Node';
 import { unary, type AdapterContext } from '../grpc/unary';
 import type { NodeDeps } from '../node/node-deps';
+import { publishEphemeral } from '../node/ephemeral';
 import { publishVolume, unpublishVolume } from '../node/publish';
 import { stageVolume, unstageVolume } from '../node/stage';
 import { expandOnNode, volumeStats } from '../node/stats';
@@ -40,7 +41,9 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
       return {};
     }),
     NodePublishVolume: unary(ctx, 'NodePublishVolume', async (req, log) => {
-      await publishVolume(deps, parseNodePublish(req), log);
+      const parsed = parseNodePublish(req, deps.config);
+      if (parsed.kind === 'ephemeral') await publishEphemeral(deps, parsed.cmd, log);
+      else await publishVolume(deps, parsed.cmd, log);
       return {};
     }),
     NodeUnpublishVolume: unary(ctx, 'NodeUnpublishVolume', async (req, log) => {

@@ -1,10 +1,13 @@
-import { InvalidArgumentError } from '../errors';
+import type { Config } from '../config';
+import { InvalidArgumentError, OutOfRangeError } from '../errors';
+import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand } from '../node/ephemeral';
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
 import type { PublishCommand } from '../node/publish';
 import type { StageCommand } from '../node/stage';
 import { parseCapability } from './capability';
 import { requireField, validateHostPath, validateObjectId } from './fields';
+import { parseQuantity } from './quantity';
 
 export function parseNodeStage(req: NodeStageVolumeRequest__Output): StageCommand {
   return {
@@ -14,15 +17,33 @@ export function parseNodeStage(req: NodeStageVolumeRequest__Output): StageComman
   };
 }
 
-export function parseNodePublish(req: NodePublishVolumeRequest__Output): PublishCommand {
+export type NodePublish = { kind: 'persistent'; cmd: PublishCommand } | { kind: 'ephemeral'; cmd: EphemeralPublishCommand };
+
+export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: Config): NodePublish {
   const volumeId = validateObjectId('volume_id', req.volume_id);
   const targetPath = validateHostPath('target_path', req.target_path);
   const capability = parseCapability('volume_capability', req.volume_capability);
+  if (req.volume_context[EPHEMERAL_CONTEXT_KEY] === 'true') {
+    if (capability.accessType === 'block') throw new InvalidArgumentError('inline (ephemeral) volumes are filesystem volumes only');
+    const sizeBytes = ephemeralSize(req.volume_context[EPHEMERAL_SIZE_KEY], config);
+    return { kind: 'ephemeral', cmd: { volumeId, targetPath, capability, readonly: req.readonly, sizeBytes } };
+  }
   // We advertise STAGE_UNSTAGE_VOLUME, so the CO must name the staging path (CSI spec, NodePublishVolume).
   if (req.staging_target_path === '') throw new InvalidArgumentError('staging_target_path is required: this driver stages volumes');
   const stagingPath = validateHostPath('staging_target_path', req.staging_target_path);
   if (stagingPath === targetPath) throw new InvalidArgumentError('target_path must differ from staging_target_path');
-  return { volumeId, targetPath, stagingPath, capability, readonly: req.readonly };
+  return { kind: 'persistent', cmd: { volumeId, targetPath, stagingPath, capability, readonly: req.readonly } };
+}
+
+/** volumeAttributes.size of an inline volume, in Kubernetes quantity syntax; absent means --default-volume-size. */
+function ephemeralSize(text: string | undefined, config: Config): bigint {
+  if (text === undefined || text === '') return config.defaultVolumeSize;
+  const bytes = parseQuantity(text);
+  if (bytes === null || bytes === 0n) throw new InvalidArgumentError(`volume attribute size ${JSON.stringify(text.slice(0, 64))} is not a positive quantity like 256Mi`);
+  if (config.maxVolumeSize !== null && bytes > config.maxVolumeSize) {
+    throw new OutOfRangeError(`inline volume size ${bytes} is more than the maximum volume size ${config.maxVolumeSize}`);
+  }
+  return bytes;
 }
 
 /** For calls that only name a volume and a path the driver will read (stats, expand): emptiness is the only check here. */

@@ -58,19 +58,25 @@ export class DirBackend implements VolumeBackend {
   }
 
   async usage(volume: VolumeRecord): Promise<VolumeUsage> {
-    const dir = this.layout.volumeDataDir(volume.id);
-    const [walked, fs] = await Promise.all([walkUsage(dir), this.statFs(dir)]);
-    const capacity = BigInt(volume.capacityBytes);
-    const left = capacity > walked.bytes ? capacity - walked.bytes : 0n;
-    return {
-      totalBytes: capacity,
-      usedBytes: walked.bytes,
-      availableBytes: left < fs.availableBytes ? left : fs.availableBytes,
-      totalInodes: walked.inodes + fs.freeInodes,
-      usedInodes: walked.inodes,
-      availableInodes: fs.freeInodes,
-    };
+    return dirUsage(this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
   }
+}
+
+/**
+ * A directory's own usage against its capacity: used is what a walk finds; available is what is left of the
+ * capacity, but never more than its filesystem really has free (nothing reserves the difference).
+ */
+export async function dirUsage(dir: string, capacity: bigint, statFs: StatFs): Promise<VolumeUsage> {
+  const [walked, fs] = await Promise.all([walkUsage(dir), statFs(dir)]);
+  const left = capacity > walked.bytes ? capacity - walked.bytes : 0n;
+  return {
+    totalBytes: capacity,
+    usedBytes: walked.bytes,
+    availableBytes: left < fs.availableBytes ? left : fs.availableBytes,
+    totalInodes: walked.inodes + fs.freeInodes,
+    usedInodes: walked.inodes,
+    availableInodes: fs.freeInodes,
+  };
 }
 
 /** Allocated bytes and inodes under a directory; hard links counted once; does not cross into other mounts. */

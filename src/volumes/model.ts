@@ -52,6 +52,8 @@ export interface NodeVolumeRecord {
   stagingPath: string | null;
   /** Raw block volumes: the loop device attached at stage time (re-attached at start-up after a reboot). */
   loopDevice?: string | null;
+  /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
+  ephemeral?: { capacityBytes: string } | null;
   targets: Record<string, { readonly: boolean; mode: AccessMode }>;
 }
 
@@ -131,5 +133,7 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
     targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES) };
   }
   const loopDevice = o['loopDevice'] === undefined || o['loopDevice'] === null ? null : str(o, 'loopDevice');
-  return { id: str(o, 'id'), stagingPath, loopDevice, targets };
+  const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
+  const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
+  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets };
 }

@@ -1,0 +1,71 @@
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AlreadyExistsError, FailedPreconditionError } from '../errors';
+import type { Logger } from '../log';
+import type { Capability } from '../validate/capability';
+import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
+import { dirUsage } from '../volumes/dir-backend';
+import type { NodeVolumeRecord } from '../volumes/model';
+import { mountStateAt } from './mounts';
+import { nodeVolumeLockKey, type NodeDeps } from './node-deps';
+
+/** Kubernetes marks CSI inline (ephemeral) volumes with this volume_context key. */
+export const EPHEMERAL_CONTEXT_KEY = 'csi.storage.k8s.io/ephemeral';
+/** The pod's volumeAttributes key that sizes an inline volume (Kubernetes quantity, e.g. 256Mi). */
+export const EPHEMERAL_SIZE_KEY = 'size';
+
+export interface EphemeralPublishCommand {
+  volumeId: string;
+  targetPath: string;
+  capability: Capability;
+  readonly: boolean;
+  sizeBytes: bigint;
+}
+
+export function ephemeralDir(deps: NodeDeps, volumeId: string): string {
+  return path.join(deps.layout.root, 'ephemeral', volumeId);
+}
+
+/**
+ * An inline volume lives and dies with its pod: created at NodePublish (kubelet never calls CreateVolume or
+ * NodeStage for it) and deleted at NodeUnpublish. The node record is written before the directory, so a crash in
+ * between leaves a record that the retry or the unpublish finds.
+ */
+export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishCommand, log: Logger): Promise<void> {
+  await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
+    const existing = deps.nodeRecords.get(cmd.volumeId);
+    if (existing && !existing.ephemeral) throw new FailedPreconditionError(`volume ${cmd.volumeId} is a persistent volume, not an inline one`);
+    const atTarget = await mountStateAt(deps, cmd.targetPath, cmd.volumeId);
+    if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
+    const record: NodeVolumeRecord = existing ?? { id: cmd.volumeId, stagingPath: null, loopDevice: null, targets: {}, ephemeral: { capacityBytes: cmd.sizeBytes.toString() } };
+    if (atTarget === 'ours') {
+      const known = record.targets[cmd.targetPath];
+      if (known && known.readonly !== cmd.readonly) throw new AlreadyExistsError(`inline volume ${cmd.volumeId} is already published with readonly=${known.readonly}`);
+      return;
+    }
+    if (!existing) await deps.nodeRecords.put(record);
+    const dir = ephemeralDir(deps, cmd.volumeId);
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o777);
+    await mkdir(cmd.targetPath, { recursive: true, mode: 0o750 });
+    await deps.mounter.bind(dir, cmd.targetPath, { readonly: cmd.readonly, flags: cmd.capability.mountFlags });
+    await deps.nodeRecords.put({ ...record, targets: { ...record.targets, [cmd.targetPath]: { readonly: cmd.readonly, mode: cmd.capability.mode } } });
+    log.info({ volumeId: cmd.volumeId, targetPath: cmd.targetPath, sizeBytes: cmd.sizeBytes.toString() }, 'inline volume created and published');
+  });
+}
+
+/** After the last target of an inline volume is unmounted, its data and record go. */
+export async function dropEphemeralIfUnused(deps: NodeDeps, record: NodeVolumeRecord, log: Logger): Promise<void> {
+  if (Object.keys(record.targets).length > 0) {
+    await deps.nodeRecords.put(record);
+    return;
+  }
+  await rm(ephemeralDir(deps, record.id), { recursive: true, force: true });
+  await deps.nodeRecords.delete(record.id);
+  log.info({ volumeId: record.id }, 'inline volume deleted');
+}
+
+export async function ephemeralStats(deps: NodeDeps, record: NodeVolumeRecord): Promise<{ usage: VolumeUsage; condition: VolumeCondition }> {
+  const usage = await dirUsage(ephemeralDir(deps, record.id), BigInt(record.ephemeral!.capacityBytes), deps.statFs);
+  return { usage, condition: { abnormal: false, message: 'inline volume directory present' } };
+}
