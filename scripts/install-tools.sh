@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the pinned Go tools the tests need into .tools/bin (csi-sanity for now). Idempotent: a tool already built
-# at the pinned version is not rebuilt. Needs Go and the Go module proxy; nothing else is downloaded.
+# Installs what the tests need: the pinned Go tools into .tools/bin (csi-sanity), and the Debian packages the
+# integration tests make filesystems with (xfsprogs for XFS with reflink; e2fsprogs and util-linux are on every
+# Debian). Idempotent: a tool already built at the pinned version is not rebuilt, a package present is not fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,17 @@ install_go_tool() { # name module version
 }
 
 install_go_tool csi-sanity github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity "$CSI_SANITY_VERSION"
+
+need_pkgs=()
+command -v mkfs.xfs >/dev/null || need_pkgs+=(xfsprogs)
+command -v mkfs.ext4 >/dev/null || need_pkgs+=(e2fsprogs)
+command -v losetup >/dev/null || need_pkgs+=(util-linux)
+command -v getfattr >/dev/null || need_pkgs+=(attr)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${need_pkgs[*]}: install them (the filesystem tests are skipped without them)" >&2
+  else
+    echo "installing ${need_pkgs[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+fi

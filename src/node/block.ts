@@ -10,7 +10,7 @@ export function blockImage(deps: NodeDeps, volumeId: string): string {
 /** The loop device already backed by the volume's image, or a newly attached one (idempotent across retries). */
 export async function ensureLoop(deps: NodeDeps, volumeId: string, log: Logger): Promise<string> {
   const image = blockImage(deps, volumeId);
-  const existing = await deps.loops.backing(image);
+  const existing = await deps.loops.backingWritable(image);
   if (existing.length > 0) return existing[0]!;
   const device = await deps.loops.attach(image);
   log.info({ volumeId, device }, 'loop device attached');
@@ -18,7 +18,17 @@ export async function ensureLoop(deps: NodeDeps, volumeId: string, log: Logger):
 }
 
 export async function currentLoop(deps: NodeDeps, volumeId: string): Promise<string | null> {
-  return (await deps.loops.backing(blockImage(deps, volumeId)))[0] ?? null;
+  return (await deps.loops.backingWritable(blockImage(deps, volumeId)))[0] ?? null;
+}
+
+/**
+ * A read-only publish of a block volume gets its own read-only loop device: a read-only bind mount of a device node
+ * does not stop writes to the device, a read-only loop device does.
+ */
+export async function attachReadOnlyLoop(deps: NodeDeps, volumeId: string, log: Logger): Promise<string> {
+  const device = await deps.loops.attach(blockImage(deps, volumeId), { readOnly: true });
+  log.info({ volumeId, device }, 'read-only loop device attached');
+  return device;
 }
 
 export async function detachLoops(deps: NodeDeps, volumeId: string, log: Logger): Promise<void> {

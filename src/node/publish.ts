@@ -4,7 +4,7 @@ import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../e
 import type { Logger } from '../log';
 import { isReadOnlyMode, type Capability } from '../validate/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
-import { currentLoop } from './block';
+import { attachReadOnlyLoop, currentLoop } from './block';
 import { dropEphemeralIfUnused } from './ephemeral';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
@@ -29,10 +29,16 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
     if (atTarget === 'ours') return answerExisting(record, cmd, readonly);
     await checkSingleWriter(deps, record, cmd);
-    const source = await publishSource(deps, vol, record, cmd.stagingPath);
-    await makeTarget(cmd.targetPath, vol.accessType === 'block');
-    await deps.mounter.bind(source, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
-    const targets = { ...record.targets, [cmd.targetPath]: { readonly, mode: cmd.capability.mode } };
+    const staged = await publishSource(deps, vol, record, cmd.stagingPath);
+    const ownLoop = vol.accessType === 'block' && readonly ? await attachReadOnlyLoop(deps, vol.id, log) : null;
+    try {
+      await makeTarget(cmd.targetPath, vol.accessType === 'block');
+      await deps.mounter.bind(ownLoop ?? staged, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
+    } catch (err) {
+      if (ownLoop) await deps.loops.detach(ownLoop).catch(() => undefined);
+      throw err;
+    }
+    const targets = { ...record.targets, [cmd.targetPath]: { readonly, mode: cmd.capability.mode, loopDevice: ownLoop } };
     await deps.nodeRecords.put({ ...record, targets });
     log.info({ volumeId: vol.id, targetPath: cmd.targetPath, readonly }, 'volume published');
   });
@@ -91,6 +97,8 @@ export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPa
     if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
     await removeTarget(targetPath);
     const record = deps.nodeRecords.get(volumeId);
+    const ownLoop = record?.targets[targetPath]?.loopDevice;
+    if (ownLoop) await deps.loops.detach(ownLoop).catch((err: unknown) => log.warn({ err, ownLoop }, 'read-only loop device already gone'));
     if (record) {
       const targets = { ...record.targets };
       delete targets[targetPath];

@@ -54,7 +54,14 @@ export interface NodeVolumeRecord {
   loopDevice?: string | null;
   /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
   ephemeral?: { capacityBytes: string } | null;
-  targets: Record<string, { readonly: boolean; mode: AccessMode }>;
+  targets: Record<string, NodeTarget>;
+}
+
+export interface NodeTarget {
+  readonly: boolean;
+  mode: AccessMode;
+  /** A block volume published read-only has a read-only loop device of its own, detached at unpublish. */
+  loopDevice?: string | null;
 }
 
 type Obj = Record<string, unknown>;
@@ -130,7 +137,8 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   const targets: NodeVolumeRecord['targets'] = {};
   for (const [p, t] of Object.entries(obj(o['targets'], 'targets'))) {
     const to = obj(t, `targets.${p}`);
-    targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES) };
+    const loopDevice = to['loopDevice'] === undefined || to['loopDevice'] === null ? null : str(to, 'loopDevice');
+    targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES), loopDevice };
   }
   const loopDevice = o['loopDevice'] === undefined || o['loopDevice'] === null ? null : str(o, 'loopDevice');
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
