@@ -13,7 +13,7 @@ phase() { # name command...
   phases+=("$(printf '%-28s %5ss' "$name" $((SECONDS - start)))")
 }
 
-phase "npm ci" npm ci --no-audit --no-fund
+phase "npm install (locked)" bash scripts/npm-install.sh
 phase "install Go tools" bash scripts/install-tools.sh
 phase "generated code is current" bash scripts/codegen.sh --check
 phase "type-check" npm run --silent typecheck

@@ -103,6 +103,11 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): P
 
 function buildConfig(raw: (name: string) => string, version: string): Config {
   const endpoint = raw('endpoint');
+  const maxVolumeSize = raw('max-volume-size') === '' ? null : parseSize('max-volume-size', raw('max-volume-size'));
+  const defaultVolumeSize = parseSize('default-volume-size', raw('default-volume-size'));
+  if (maxVolumeSize !== null && defaultVolumeSize > maxVolumeSize) {
+    throw new ConfigError(`--default-volume-size ${defaultVolumeSize} is more than --max-volume-size ${maxVolumeSize}: every unsized volume would be refused`);
+  }
   return Object.freeze({
     endpoint,
     socketPath: parseEndpoint(endpoint),
@@ -112,8 +117,8 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     mode: parseEnum('mode', raw('mode'), ['controller', 'node', 'all'] as const),
     enableAttach: parseBool('enable-attach', raw('enable-attach')),
     maxVolumesPerNode: parseCount('max-volumes-per-node', raw('max-volumes-per-node')),
-    maxVolumeSize: raw('max-volume-size') === '' ? null : parseSize('max-volume-size', raw('max-volume-size')),
-    defaultVolumeSize: parseSize('default-volume-size', raw('default-volume-size')),
+    maxVolumeSize,
+    defaultVolumeSize,
     mutableParameters: new Set(raw('mutable-parameters').split(',').map((s) => s.trim()).filter(Boolean)),
     logLevel: parseLogLevel(raw('log-level')),
     logFormat: parseEnum('log-format', raw('log-format'), ['json', 'pretty'] as const),
@@ -123,7 +128,8 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
 }
 
 function parseEndpoint(endpoint: string): string {
-  const m = /^unix:\/\/(\/.+)$/.exec(endpoint) ?? /^unix:(\/.+)$/.exec(endpoint) ?? /^(\/.+)$/.exec(endpoint);
+  // gRPC naming: unix://ABSOLUTE_PATH or unix:PATH. "unix://csi.sock" is a typo that must not become /csi.sock.
+  const m = endpoint.startsWith('unix://') ? /^unix:\/\/(\/.+)$/.exec(endpoint) : (/^unix:(\/.+)$/.exec(endpoint) ?? /^(\/.+)$/.exec(endpoint));
   if (!m) throw new ConfigError(`--endpoint ${JSON.stringify(endpoint)}: must be unix:///absolute/path`);
   const p = path.normalize(m[1]!);
   if (Buffer.byteLength(p) > MAX_SOCKET_PATH) {

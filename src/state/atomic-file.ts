@@ -4,7 +4,7 @@ import type { DirSyncer } from './dir-sync';
 
 let tempCounter = 0;
 
-export const TEMP_MARK = '.tmp-';
+const TEMP_MARK = '.tmp-';
 
 /**
  * Replaces `file` with `data` so that after a crash the file holds either the old or the new content, never a torn

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log';
-import { TEMP_MARK, removeFileDurably, writeFileAtomic } from './atomic-file';
+import { removeFileDurably, writeFileAtomic } from './atomic-file';
 import type { DirSyncer } from './dir-sync';
 
 /** Turns parsed JSON into a typed record, throwing when the shape is wrong (a torn or hand-edited file). */
@@ -14,6 +14,8 @@ export interface LoadReport {
 }
 
 const SUFFIX = '.json';
+/** Exactly what writeFileAtomic names its temp files: a record ID may itself contain ".tmp-". */
+const TEMP_FILE = /\.json\.tmp-\d+-\d+$/;
 
 /**
  * One JSON file per record, written atomically, mirrored in memory. A change touches exactly one file, so no
@@ -61,7 +63,7 @@ export class RecordStore<T extends { id: string }> {
     const report: LoadReport = { loaded: 0, quarantined: [], tempFilesRemoved: 0 };
     for (const name of (await readdir(this.dir)).sort()) {
       const file = path.join(this.dir, name);
-      if (name.includes(TEMP_MARK)) {
+      if (TEMP_FILE.test(name)) {
         // A temp file is a write that never reached its rename: the record it was replacing is still intact.
         await unlink(file);
         report.tempFilesRemoved++;

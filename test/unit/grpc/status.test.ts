@@ -1,0 +1,57 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import {
+  AbortedError,
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InternalError,
+  InvalidArgumentError,
+  NotFoundError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+  UnavailableError,
+  UnimplementedError,
+} from '../../../src/errors';
+import { toStatus } from '../../../src/grpc/status';
+import { CommandError } from '../../../src/os/exec';
+
+describe('toStatus', () => {
+  it.each([
+    [new InvalidArgumentError('m'), status.INVALID_ARGUMENT],
+    [new NotFoundError('m'), status.NOT_FOUND],
+    [new AlreadyExistsError('m'), status.ALREADY_EXISTS],
+    [new FailedPreconditionError('m'), status.FAILED_PRECONDITION],
+    [new OutOfRangeError('m'), status.OUT_OF_RANGE],
+    [new ResourceExhaustedError('m'), status.RESOURCE_EXHAUSTED],
+    [new AbortedError('m'), status.ABORTED],
+    [new UnimplementedError('m'), status.UNIMPLEMENTED],
+    [new UnavailableError('m'), status.UNAVAILABLE],
+    [new InternalError('m'), status.INTERNAL],
+  ])('maps %s to its code with its message', (err, code) => {
+    expect(toStatus(err)).toEqual({ code, message: 'm', unexpected: code === status.INTERNAL });
+  });
+
+  it('turns a plain Error into INTERNAL without its message', () => {
+    const mapped = toStatus(new Error('EACCES: /var/lib/secret-path'));
+    expect(mapped.code).toBe(status.INTERNAL);
+    expect(mapped.message).not.toContain('secret-path');
+    expect(mapped.unexpected).toBe(true);
+  });
+
+  it('turns an error carrying a numeric exit status in `code` into INTERNAL, not that number', () => {
+    const childError = Object.assign(new Error('Command failed: mount'), { code: 1 });
+    expect(toStatus(childError).code).toBe(status.INTERNAL);
+  });
+
+  it('turns a non-Error object with a numeric code into INTERNAL', () => {
+    expect(toStatus({ code: status.NOT_FOUND, details: 'x' }).code).toBe(status.INTERNAL);
+  });
+
+  it('turns a CommandError into INTERNAL', () => {
+    expect(toStatus(new CommandError('mount --bind a b', 32, 'mount: permission denied')).code).toBe(status.INTERNAL);
+  });
+
+  it.each([[undefined], [null], ['a string'], [42]])('turns the thrown value %j into INTERNAL', (thrown) => {
+    expect(toStatus(thrown).code).toBe(status.INTERNAL);
+  });
+});
