@@ -1,5 +1,6 @@
 import type { AccessType } from '../validate/capability';
 import { VOLUME_KINDS, type VolumeKind } from '../volumes/model';
+import { decimalSize, obj, oneOf, optStr, str, strList, strMap } from '../state/record-fields';
 
 export type SnapshotPhase = 'creating' | 'ready' | 'deleting';
 
@@ -32,42 +33,11 @@ export interface GroupSnapshotRecord {
   createdAt: string;
 }
 
-type Obj = Record<string, unknown>;
-
-function obj(raw: unknown, what: string): Obj {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${what} is not an object`);
-  return raw as Obj;
-}
-
-function str(o: Obj, key: string): string {
-  if (typeof o[key] !== 'string') throw new Error(`field ${key} is not a string`);
-  return o[key] as string;
-}
-
-function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
-  const v = str(o, key);
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`field ${key} has unknown value ${JSON.stringify(v)}`);
-  return v as T;
-}
-
-function strList(o: Obj, key: string): string[] {
-  const v = o[key];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`field ${key} is not a list of strings`);
-  return v as string[];
-}
-
-function strMap(o: Obj, key: string): Record<string, string> {
-  const m = obj(o[key], key);
-  for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') throw new Error(`${key}.${k} is not a string`);
-  return m as Record<string, string>;
-}
-
 const PHASES = ['creating', 'ready', 'deleting'] as const;
 
 export function parseSnapshotRecord(raw: unknown): SnapshotRecord {
   const o = obj(raw, 'snapshot record');
-  const sizeBytes = str(o, 'sizeBytes');
-  if (!/^\d{1,19}$/.test(sizeBytes)) throw new Error('sizeBytes is not a decimal size');
+  const sizeBytes = decimalSize(o, 'sizeBytes');
   return {
     id: str(o, 'id'),
     name: str(o, 'name'),
@@ -76,7 +46,7 @@ export function parseSnapshotRecord(raw: unknown): SnapshotRecord {
     kind: oneOf(o, 'kind', VOLUME_KINDS),
     accessType: oneOf(o, 'accessType', ['mount', 'block'] as const),
     parameters: strMap(o, 'parameters'),
-    groupId: o['groupId'] === null ? null : str(o, 'groupId'),
+    groupId: optStr(o, 'groupId'),
     phase: oneOf(o, 'phase', PHASES),
     createdAt: str(o, 'createdAt'),
   };

@@ -1,5 +1,6 @@
 import type { AccessMode, AccessType } from '../validate/capability';
 import { ACCESS_MODES } from '../validate/capability';
+import { bool, decimalSize, obj, oneOf, optStr, str, strMap } from '../state/record-fields';
 
 /**
  * How a volume's bytes are kept: a plain directory (filesystem volumes) or a sparse image on a loop device (raw
@@ -64,40 +65,9 @@ export interface NodeTarget {
   loopDevice?: string | null;
 }
 
-type Obj = Record<string, unknown>;
-
-function obj(raw: unknown, what: string): Obj {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${what} is not an object`);
-  return raw as Obj;
-}
-
-function str(o: Obj, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new Error(`field ${key} is not a string`);
-  return v;
-}
-
-function oneOf<T extends string>(o: Obj, key: string, allowed: readonly T[]): T {
-  const v = str(o, key);
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`field ${key} has unknown value ${JSON.stringify(v)}`);
-  return v as T;
-}
-
-function strMap(o: Obj, key: string): Record<string, string> {
-  const m = obj(o[key], key);
-  for (const [k, v] of Object.entries(m)) if (typeof v !== 'string') throw new Error(`${key}.${k} is not a string`);
-  return m as Record<string, string>;
-}
-
-function bool(o: Obj, key: string): boolean {
-  if (typeof o[key] !== 'boolean') throw new Error(`field ${key} is not a boolean`);
-  return o[key] as boolean;
-}
-
 export function parseVolumeRecord(raw: unknown): VolumeRecord {
   const o = obj(raw, 'volume record');
-  const capacityBytes = str(o, 'capacityBytes');
-  if (!/^\d{1,19}$/.test(capacityBytes)) throw new Error('capacityBytes is not a decimal size');
+  const capacityBytes = decimalSize(o, 'capacityBytes');
   return {
     id: str(o, 'id'),
     name: str(o, 'name'),
@@ -133,14 +103,13 @@ export function parseAttachmentRecord(raw: unknown): AttachmentRecord {
 
 export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   const o = obj(raw, 'node volume record');
-  const stagingPath = o['stagingPath'] === null ? null : str(o, 'stagingPath');
+  const stagingPath = optStr(o, 'stagingPath');
   const targets: NodeVolumeRecord['targets'] = {};
   for (const [p, t] of Object.entries(obj(o['targets'], 'targets'))) {
     const to = obj(t, `targets.${p}`);
-    const loopDevice = to['loopDevice'] === undefined || to['loopDevice'] === null ? null : str(to, 'loopDevice');
-    targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES), loopDevice };
+    targets[p] = { readonly: bool(to, 'readonly'), mode: oneOf(to, 'mode', ACCESS_MODES), loopDevice: optStr(to, 'loopDevice') };
   }
-  const loopDevice = o['loopDevice'] === undefined || o['loopDevice'] === null ? null : str(o, 'loopDevice');
+  const loopDevice = optStr(o, 'loopDevice');
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
   const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
   return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets };
