@@ -17,8 +17,10 @@ phase "npm install (locked)" bash scripts/npm-install.sh
 phase "install Go tools" bash scripts/install-tools.sh
 phase "generated code is current" bash scripts/codegen.sh --check
 phase "type-check" npm run --silent typecheck
-phase "unit + integration (npm test)" npm test
+rm -rf .run/vitest.json .run/sanity
+phase "unit + integration (npm test)" npm test -- --reporter=default --reporter=json --outputFile.json=.run/vitest.json
 phase "csi-sanity matrix" bash test/sanity/run.sh
 
 echo "== timings"
 printf '%s\n' "${phases[@]}"
+node scripts/summarize-tests.js
