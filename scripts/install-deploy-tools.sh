@@ -5,13 +5,17 @@
 #   helm       helm.sh/helm/v3/cmd/helm
 #   yaml2json  test/deploy/yaml2json (sigs.k8s.io/yaml, the YAML library kubectl uses), so the tests parse YAML
 #              without a YAML parser among the npm dependencies
-# Idempotent: a tool already built at the pinned version (stamp file .tools/bin/.<name>.version) is not rebuilt.
+# Idempotent: a tool already built at the pinned version with the same build flags (stamp file
+# .tools/bin/.<name>.version) is not rebuilt.
 # Needs Go >= 1.26 (the pinned helm and kustomize declare it); GOTOOLCHAIN is left as the machine has it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 KUSTOMIZE_VERSION=v5.8.2
 HELM_VERSION=v3.21.4
+# The Kubernetes version helm assumes without a cluster (helm template, helm lint): helm's Makefile derives it from
+# the k8s.io/client-go in its go.mod (v0.36 for v3.21.4); without it a source build would assume 1.20.
+HELM_K8S_MAJOR=1 HELM_K8S_MINOR=36
 
 bin="$PWD/.tools/bin"
 mkdir -p "$bin"
@@ -22,8 +26,10 @@ up_to_date() { # name version
 
 # go install refuses modules whose go.mod has replace directives; then build inside the downloaded module instead.
 install_go_tool() { # name module package-dir-in-module version ldflags
-  local name=$1 module=$2 pkg=$3 version=$4 ldflags=$5
-  if up_to_date "$name" "$version"; then return; fi
+  local name=$1 module=$2 pkg=$3 version=$4 ldflags=${5//$'\n'/ }
+  local stamp
+  stamp="$version $(printf '%s' "$ldflags" | sha256sum | cut -c1-12)"
+  if up_to_date "$name" "$stamp"; then return; fi
   echo "installing $name $version"
   if ! GOBIN="$bin" GOFLAGS=-mod=mod go install -ldflags "$ldflags" "${module}${pkg:+/$pkg}@$version"; then
     echo "go install failed; building $name inside the downloaded module"
@@ -32,13 +38,17 @@ install_go_tool() { # name module package-dir-in-module version ldflags
       sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     (cd "$dir" && GOFLAGS=-mod=mod go build -ldflags "$ldflags" -o "$bin/$name" "./${pkg:-.}")
   fi
-  echo "$version" > "$bin/.$name.version"
+  echo "$stamp" > "$bin/.$name.version"
 }
 
 install_go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "" "$KUSTOMIZE_VERSION" \
-  "-X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION"
+  "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION"
 install_go_tool helm helm.sh/helm/v3 cmd/helm "$HELM_VERSION" \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION
+   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$HELM_K8S_MAJOR
+   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR
+   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$HELM_K8S_MAJOR
+   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
 
 # yaml2json is this repository's own source: its stamp is a hash of that source.
 y2j_src=test/deploy/yaml2json

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test run, from a fresh checkout: install (npm ci, pinned Go tools), check the generated code is current,
-# type-check, unit + integration tests (npm test), then the csi-sanity matrix. .ci/run calls exactly this.
+# The whole test run, from a fresh checkout: install (locked npm dependencies, pinned Go tools, kustomize and helm,
+# the container image's Node major), check the generated code is current, type-check, unit + integration + deploy
+# tests (npm test), the unit + integration tests again on the image's Node major, then the csi-sanity matrix.
+# .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +17,14 @@ phase() { # name command...
 
 phase "npm install (locked)" bash scripts/npm-install.sh
 phase "install Go tools" bash scripts/install-tools.sh
+phase "install kustomize and helm" bash scripts/install-deploy-tools.sh
+IMAGE_NODE_MAJOR=$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9]*\)-.*/\1/p' Dockerfile)
+phase "install Node $IMAGE_NODE_MAJOR (the image's)" bash scripts/install-node.sh "$IMAGE_NODE_MAJOR"
 phase "generated code is current" bash scripts/codegen.sh --check
 phase "type-check" npm run --silent typecheck
 rm -rf .run/vitest.json .run/sanity
 phase "unit + integration (npm test)" npm test -- --reporter=default --reporter=json --outputFile.json=.run/vitest.json
+phase "unit + integration on Node $IMAGE_NODE_MAJOR" ".tools/node-$IMAGE_NODE_MAJOR/bin/node" node_modules/vitest/vitest.mjs run test/unit test/integration
 phase "csi-sanity matrix" bash test/sanity/run.sh
 
 echo "== timings"

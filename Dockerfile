@@ -1,0 +1,44 @@
+# hostpath-csi driver image: the same image runs the single-node pod (--mode=all) and the distributed DaemonSet.
+#   docker build -t ghcr.io/hostpath-csi/hostpath-csi:$(node -p 'require("./package.json").version') .
+# Node.js 24 (Krypton) is the newest LTS line: the newest 26.x (26.10.0) is not an LTS release yet; move to 26 once
+# it is. Debian 13 (trixie) is Debian's stable release.
+# test/deploy/image-layout.test.ts rebuilds the runtime stage's /app without Docker and runs it: keep the runtime
+# stage's COPY and `npm ci` lines in the shape that test reads.
+ARG NODE_IMAGE=node:24-trixie-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# npm 11 records only the building platform's optional native packages in the lock file and then `npm ci` refuses
+# that lock file (npm/cli#4828, see scripts/npm-install.sh); `npm install --no-save` installs the same locked versions.
+RUN npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY proto ./proto
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="hostpath-csi" \
+      org.opencontainers.image.description="CSI driver that turns local directories on a node into PersistentVolumes" \
+      org.opencontainers.image.source="https://github.com/hostpath-csi/hostpath-csi" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-trixie-slim"
+# mount/umount (mount), losetup (util-linux), cp with --reflink (coreutils); mkfs.ext4 and resize2fs (e2fsprogs),
+# mkfs.xfs and xfs_growfs (xfsprogs) for filesystems on block volumes.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      mount util-linux coreutils e2fsprogs xfsprogs \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json is read at run time for --version; proto/ is loaded at start-up (dist/server/proto.ts).
+COPY package.json package-lock.json ./
+RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+      || npm install --omit=dev --no-save --ignore-scripts --no-audit --no-fund; } \
+ && npm cache clean --force
+COPY --from=build /src/dist ./dist
+COPY proto ./proto
+# Runs as root: bind mounts and loop devices need it (the pod makes the container privileged as well).
+ENTRYPOINT ["node", "/app/dist/main.js"]

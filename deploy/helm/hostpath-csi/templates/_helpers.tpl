@@ -1,0 +1,178 @@
+{{/* Labels every object carries; the component is the caller's. Usage: include "hostpath-csi.labels" (list . "plugin") */}}
+{{- define "hostpath-csi.labels" -}}
+{{- $ := index . 0 -}}
+app.kubernetes.io/name: hostpath-csi
+app.kubernetes.io/part-of: hostpath-csi
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
+{{- end -}}
+
+{{/* Checks the values that would otherwise render a broken deployment. */}}
+{{- define "hostpath-csi.validate" -}}
+{{- if not (has .Values.form (list "single-node" "distributed")) -}}
+{{- fail (printf "form must be single-node or distributed, not %q" .Values.form) -}}
+{{- end -}}
+{{- if not (hasPrefix "/" .Values.kubeletDir) -}}
+{{- fail "kubeletDir must be an absolute path" -}}
+{{- end -}}
+{{- if not (hasPrefix "/" .Values.dataDir) -}}
+{{- fail "dataDir must be an absolute path" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the driver serves ControllerPublish: asked for, and the single-node form (no per-node attacher). */}}
+{{- define "hostpath-csi.attach" -}}
+{{- if and .Values.attach (eq .Values.form "single-node") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "hostpath-csi.kubeletDir" -}}
+{{- trimSuffix "/" .Values.kubeletDir -}}
+{{- end -}}
+
+{{/* Host directory holding the driver's socket; kubelet finds the socket there. */}}
+{{- define "hostpath-csi.socketDir" -}}
+{{- printf "%s/plugins/%s" (include "hostpath-csi.kubeletDir" .) .Values.driverName -}}
+{{- end -}}
+
+{{- define "hostpath-csi.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher.image (list "--extra")) */}}
+{{- define "hostpath-csi.sidecar" -}}
+{{- $ := index . 0 -}}
+- name: {{ index . 1 }}
+  image: {{ index . 2 }}
+  imagePullPolicy: {{ $.Values.sidecars.pullPolicy }}
+  args:
+    - --csi-address=/csi/csi.sock
+    {{- range index . 3 }}
+    - {{ . }}
+    {{- end }}
+    - --v={{ $.Values.sidecarLogVerbosity }}
+  volumeMounts:
+    - name: socket-dir
+      mountPath: /csi
+{{- end -}}
+
+{{/* The driver container, the same in both forms except for --enable-attach. */}}
+{{- define "hostpath-csi.driverContainer" -}}
+{{- $kubelet := include "hostpath-csi.kubeletDir" . -}}
+- name: hostpath-csi
+  image: {{ include "hostpath-csi.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args:
+    - --endpoint=unix:///csi/csi.sock
+    - --node-id=$(NODE_NAME)
+    - --driver-name={{ .Values.driverName }}
+    - --state-dir={{ .Values.dataDir }}
+    - --mode=all
+    - --enable-attach={{ include "hostpath-csi.attach" . | eq "true" }}
+    - --log-level={{ .Values.logLevel }}
+  env:
+    - name: NODE_NAME
+      valueFrom:
+        fieldRef:
+          fieldPath: spec.nodeName
+  securityContext:
+    # Bind mounts into kubelet's directories and loop devices need a privileged container.
+    privileged: true
+  ports:
+    - name: healthz
+      containerPort: 9898
+      protocol: TCP
+  # Served by the liveness-probe sidecar, which calls the driver's Probe.
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: healthz
+    initialDelaySeconds: 10
+    periodSeconds: 5
+    timeoutSeconds: 3
+    failureThreshold: 5
+  {{- with .Values.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - name: socket-dir
+      mountPath: /csi
+    - name: mountpoint-dir
+      mountPath: {{ $kubelet }}/pods
+      mountPropagation: Bidirectional
+    - name: plugins-dir
+      mountPath: {{ $kubelet }}/plugins
+      mountPropagation: Bidirectional
+    - name: data-dir
+      mountPath: {{ .Values.dataDir }}
+    - name: dev-dir
+      mountPath: /dev
+{{- end -}}
+
+{{/* node-driver-registrar and liveness-probe, the same in both forms. */}}
+{{- define "hostpath-csi.nodeSidecars" -}}
+- name: node-driver-registrar
+  image: {{ .Values.sidecars.nodeDriverRegistrar.image }}
+  imagePullPolicy: {{ .Values.sidecars.pullPolicy }}
+  args:
+    - --csi-address=/csi/csi.sock
+    - --kubelet-registration-path={{ include "hostpath-csi.socketDir" . }}/csi.sock
+    - --http-endpoint=:9809
+    - --v={{ .Values.sidecarLogVerbosity }}
+  ports:
+    - name: registrar-hz
+      containerPort: 9809
+      protocol: TCP
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: registrar-hz
+    initialDelaySeconds: 5
+    timeoutSeconds: 5
+  volumeMounts:
+    - name: socket-dir
+      mountPath: /csi
+    - name: registration-dir
+      mountPath: /registration
+- name: liveness-probe
+  image: {{ .Values.sidecars.livenessProbe.image }}
+  imagePullPolicy: {{ .Values.sidecars.pullPolicy }}
+  args:
+    - --csi-address=/csi/csi.sock
+    - --health-port=9898
+  volumeMounts:
+    - name: socket-dir
+      mountPath: /csi
+{{- end -}}
+
+{{/* The host directories the pods mount. */}}
+{{- define "hostpath-csi.volumes" -}}
+{{- $kubelet := include "hostpath-csi.kubeletDir" . -}}
+- name: socket-dir
+  hostPath:
+    path: {{ include "hostpath-csi.socketDir" . }}
+    type: DirectoryOrCreate
+- name: mountpoint-dir
+  hostPath:
+    path: {{ $kubelet }}/pods
+    type: DirectoryOrCreate
+- name: plugins-dir
+  hostPath:
+    path: {{ $kubelet }}/plugins
+    type: Directory
+- name: registration-dir
+  hostPath:
+    path: {{ $kubelet }}/plugins_registry
+    type: Directory
+- name: data-dir
+  hostPath:
+    path: {{ .Values.dataDir }}
+    type: DirectoryOrCreate
+- name: dev-dir
+  hostPath:
+    path: /dev
+    type: Directory
+{{- end -}}

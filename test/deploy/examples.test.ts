@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isPinned } from './checks';
+import { haveTools, kustomize, NEEDS_TOOLS, parseYaml, ROOT, type K8sObject, type PodSpec } from './manifests';
+
+const DIR = path.join(ROOT, 'examples');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const kindScript = readFileSync(path.join(ROOT, 'test', 'e2e', 'kind.sh'), 'utf8');
+
+interface Claim extends K8sObject {
+  spec: { storageClassName?: string; volumeMode?: string; accessModes: string[]; dataSource?: { kind: string; name: string } };
+}
+interface PodObj extends K8sObject {
+  spec: PodSpec;
+}
+
+describe('examples', () => {
+  it('each file starts with a comment saying what it shows', () => {
+    for (const f of files) expect(readFileSync(path.join(DIR, f), 'utf8'), f).toMatch(/^# \S.{20,}\n/);
+  });
+
+  it('every example is exercised by test/e2e/kind.sh', () => {
+    for (const f of files) expect(kindScript, f).toContain(`$ex/${f}`);
+  });
+
+  it('covers a PVC, block, clone, snapshot and restore, expansion, inline ephemeral and ReadWriteOncePod', () => {
+    expect(files).toEqual([
+      'block-pvc-pod.yaml',
+      'clone.yaml',
+      'ephemeral-pod.yaml',
+      'expansion.yaml',
+      'pvc-pod.yaml',
+      'restore.yaml',
+      'rwop.yaml',
+      'snapshot.yaml',
+    ]);
+  });
+});
+
+describe.skipIf(!haveTools)(`examples against the deployment${NEEDS_TOOLS}`, () => {
+  const all = new Map<string, K8sObject[]>();
+  let deployed: K8sObject[] = [];
+  beforeAll(() => {
+    for (const f of files) all.set(f, parseYaml(readFileSync(path.join(DIR, f), 'utf8')));
+    deployed = kustomize('deploy/kubernetes/overlays/single-node');
+  });
+  const objects = () => [...all.values()].flat();
+  const named = (kind: string, name: string) => objects().find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('claims use the StorageClass the deployment creates', () => {
+    const sc = deployed.find((o) => o.kind === 'StorageClass')!.metadata.name;
+    const claims = objects().filter((o): o is Claim => o.kind === 'PersistentVolumeClaim');
+    expect(claims.length).toBeGreaterThan(0);
+    for (const c of claims) expect(c.spec.storageClassName, c.metadata.name).toBe(sc);
+  });
+
+  it('snapshots use the VolumeSnapshotClass the deployment creates', () => {
+    const vsc = deployed.find((o) => o.kind === 'VolumeSnapshotClass')!.metadata.name;
+    const snaps = objects().filter((o) => o.kind === 'VolumeSnapshot');
+    expect(snaps).toHaveLength(1);
+    for (const s of snaps) expect((s.spec as { volumeSnapshotClassName: string }).volumeSnapshotClassName).toBe(vsc);
+  });
+
+  it('clone and restore name sources that the other examples create', () => {
+    for (const c of objects().filter((o): o is Claim => o.kind === 'PersistentVolumeClaim' && !!(o as Claim).spec.dataSource)) {
+      const src = c.spec.dataSource!;
+      expect(named(src.kind, src.name), `${c.metadata.name} -> ${src.kind}/${src.name}`).toBeDefined();
+    }
+  });
+
+  it('pods mount claims the examples define, with pinned images', () => {
+    for (const p of objects().filter((o): o is PodObj => o.kind === 'Pod')) {
+      for (const c of p.spec.containers) expect(isPinned(c.image), `${p.metadata.name}: ${c.image}`).toBe(true);
+      for (const v of p.spec.volumes ?? []) {
+        const claim = v.persistentVolumeClaim?.claimName;
+        if (claim) expect(named('PersistentVolumeClaim', claim), `${p.metadata.name} -> ${claim}`).toBeDefined();
+      }
+    }
+  });
+
+  it('the inline ephemeral volume names the driver and a size', () => {
+    const driver = deployed.find((o) => o.kind === 'CSIDriver')!.metadata.name;
+    const inline = objects()
+      .filter((o): o is PodObj => o.kind === 'Pod')
+      .flatMap((p) => (p.spec.volumes ?? []).filter((v) => v.csi));
+    expect(inline).toHaveLength(1);
+    expect(inline[0]!.csi!.driver).toBe(driver);
+    expect(inline[0]!.csi!.volumeAttributes?.size).toBe('256Mi');
+  });
+
+  it('the block and expansion examples ask for raw block volumes, the RWOP one for ReadWriteOncePod', () => {
+    for (const f of ['block-pvc-pod.yaml', 'expansion.yaml']) {
+      const claim = all.get(f)!.find((o): o is Claim => o.kind === 'PersistentVolumeClaim')!;
+      expect(claim.spec.volumeMode, f).toBe('Block');
+    }
+    const rwop = all.get('rwop.yaml')!;
+    expect(rwop.find((o): o is Claim => o.kind === 'PersistentVolumeClaim')!.spec.accessModes).toEqual(['ReadWriteOncePod']);
+    expect(rwop.filter((o) => o.kind === 'Pod')).toHaveLength(2);
+  });
+});

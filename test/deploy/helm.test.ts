@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, describeDeployment } from './checks';
+import { CHART, haveTools, helm, helmTemplate, key, kustomize, NEEDS_TOOLS, substance, type K8sObject } from './manifests';
+
+const skip = !haveTools;
+const K0S = '/var/lib/k0s/kubelet';
+
+describeDeployment(`helm chart, single-node${NEEDS_TOOLS}`, () => helmTemplate(), { ...DEFAULTS, form: 'single-node', attach: true }, skip);
+describeDeployment(`helm chart, single-node without attach${NEEDS_TOOLS}`, () => helmTemplate({ attach: 'false' }), {
+  ...DEFAULTS,
+  form: 'single-node',
+  attach: false,
+}, skip);
+describeDeployment(`helm chart, distributed${NEEDS_TOOLS}`, () => helmTemplate({ form: 'distributed' }), {
+  ...DEFAULTS,
+  form: 'distributed',
+  attach: false,
+}, skip);
+describeDeployment(
+  `helm chart, another driver name, data dir and kubelet dir${NEEDS_TOOLS}`,
+  () => helmTemplate({ driverName: 'local.example.com', dataDir: '/srv/csi', kubeletDir: K0S, form: 'distributed' }),
+  { form: 'distributed', attach: false, driverName: 'local.example.com', dataDir: '/srv/csi', kubeletDir: K0S },
+  skip,
+);
+
+/** The helm rendering and the kustomize one hold the same objects with the same content (labels aside). */
+function expectSameSubstance(fromHelm: K8sObject[], fromKustomize: K8sObject[]): void {
+  // The chart leaves the namespace to `helm install --namespace` (docs/kubernetes.md); kustomize creates it.
+  const k = fromKustomize.filter((o) => o.kind !== 'Namespace');
+  expect(fromHelm.map(key).sort()).toEqual(k.map(key).sort());
+  const byKey = new Map(k.map((o) => [key(o), o]));
+  for (const o of fromHelm) expect(substance(o), key(o)).toEqual(substance(byKey.get(key(o))!));
+}
+
+describe.skipIf(skip)(`helm chart against the kustomize forms${NEEDS_TOOLS}`, () => {
+  it('renders what the single-node overlay does', () => {
+    expectSameSubstance(helmTemplate(), kustomize('deploy/kubernetes/overlays/single-node'));
+  });
+
+  it('renders what the single-node-no-attach overlay does with attach=false', () => {
+    expectSameSubstance(helmTemplate({ attach: 'false' }), kustomize('deploy/kubernetes/overlays/single-node-no-attach'));
+  });
+
+  it('renders what the distributed overlay does with form=distributed', () => {
+    expectSameSubstance(helmTemplate({ form: 'distributed' }), kustomize('deploy/kubernetes/overlays/distributed'));
+  });
+
+  it('renders what the kubelet-dir component does with kubeletDir', () => {
+    for (const form of ['single-node', 'distributed']) {
+      expectSameSubstance(helmTemplate({ form, kubeletDir: K0S }), kustomize(`test/deploy/fixtures/kubelet-dir/${form}`));
+    }
+  });
+});
+
+describe.skipIf(skip)(`helm chart values${NEEDS_TOOLS}`, () => {
+  it('lints clean in both forms', () => {
+    for (const form of ['single-node', 'distributed']) {
+      const { status, output } = helm(['lint', CHART, '--strict', '--kube-version', '1.34.0', '--set', `form=${form}`]);
+      expect(status, output).toBe(0);
+      expect(output).not.toMatch(/\[(WARNING|ERROR)\]/);
+    }
+  });
+
+  it('refuses an unknown form', () => {
+    const { status, output } = helm(['template', 'x', CHART, '--kube-version', '1.34.0', '--set', 'form=cluster']);
+    expect(status).not.toBe(0);
+    expect(output).toContain('form must be single-node or distributed');
+  });
+
+  it('refuses Kubernetes older than 1.34 (the provisioner and resizer need storage.k8s.io/v1 VolumeAttributesClass)', () => {
+    const { status, output } = helm(['template', 'x', CHART, '--kube-version', '1.33.0']);
+    expect(status).not.toBe(0);
+    expect(output).toContain('kubeVersion');
+  });
+
+  it('makes the classes the cluster defaults when asked', () => {
+    const objects = helmTemplate({ 'storageClass.isDefault': 'true', 'volumeSnapshotClass.isDefault': 'true' });
+    const sc = objects.find((o) => o.kind === 'StorageClass')!;
+    const vsc = objects.find((o) => o.kind === 'VolumeSnapshotClass')!;
+    expect(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']).toBe('true');
+    expect(vsc.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class']).toBe('true');
+  });
+
+  it('passes the log level to the driver and the verbosity to the sidecars', () => {
+    const objects = helmTemplate({ logLevel: 'debug', sidecarLogVerbosity: '5' });
+    const pod = (objects.find((o) => o.kind === 'StatefulSet') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } })
+      .spec.template.spec;
+    for (const c of pod.containers) {
+      if (c.name === 'hostpath-csi') expect(c.args).toContain('--log-level=debug');
+      else if (c.name !== 'liveness-probe') expect(c.args, c.name).toContain('--v=5');
+    }
+  });
+
+  it('leaves out the classes when told to', () => {
+    const kinds = helmTemplate({ 'storageClass.create': 'false', 'volumeSnapshotClass.create': 'false' }).map((o) => o.kind);
+    expect(kinds).not.toContain('StorageClass');
+    expect(kinds).not.toContain('VolumeSnapshotClass');
+  });
+});
