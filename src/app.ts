@@ -4,13 +4,16 @@ import type { Config } from './config';
 import { Gate } from './grpc/unary';
 import type { Logger } from './log';
 import { reattachStagedLoops } from './node/block';
+import { remountStagedImages } from './node/image';
 import type { NodeDeps } from './node/node-deps';
 import { systemDeviceOf } from './os/device';
 import { runCommand } from './os/exec';
 import { systemStatFs } from './os/fs-stats';
 import { CpTreeCopier } from './os/copy';
 import { SystemLoopDevices } from './os/loop';
+import { SystemFilesystems } from './os/filesystem';
 import { SystemMounter } from './os/mount';
+import { mountHolding, quotaSupportOf, XfsQuotaTool } from './os/project-quota';
 import { CsiServer } from './server/server';
 import { SnapshotCatalog } from './snapshots/catalog';
 import { DirSyncer } from './state/dir-sync';
@@ -21,6 +24,9 @@ import { VolumeCatalog } from './volumes/catalog';
 import type { ControllerDeps } from './volumes/controller-deps';
 import { BlockBackend } from './volumes/block-backend';
 import { DirBackend } from './volumes/dir-backend';
+import { ImageBackend } from './volumes/image-backend';
+import { expandVolume } from './volumes/lifecycle';
+import { QuotaBackend } from './volumes/quota-backend';
 import { StateLayout } from './volumes/layout';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
 import { reconcileController } from './volumes/reconcile';
@@ -36,6 +42,8 @@ export class App {
   private readonly controller: ControllerDeps | null;
   private readonly node: NodeDeps | null;
   private readonly copier: CpTreeCopier;
+  private readonly quota: QuotaBackend;
+  private readonly mounter: SystemMounter;
 
   constructor(
     private readonly config: Config,
@@ -46,9 +54,15 @@ export class App {
     const locks = new KeyedLocks();
     const copier = new CpTreeCopier(runCommand);
     const loops = new SystemLoopDevices(runCommand);
+    const mounter = new SystemMounter(runCommand);
+    const filesystems = new SystemFilesystems(runCommand);
+    this.quota = new QuotaBackend(layout, systemStatFs, copier, new XfsQuotaTool(runCommand));
+    this.mounter = mounter;
     const backends = new Map<VolumeKind, VolumeBackend>([
       ['dir', new DirBackend(layout, systemStatFs, copier)],
       ['block', new BlockBackend(layout, loops, copier)],
+      ['quota', this.quota],
+      ['image', new ImageBackend(layout, loops, copier, filesystems, mounter, systemStatFs)],
     ]);
     const servesController = config.mode !== 'node';
     const servesNode = config.mode !== 'controller';
@@ -56,13 +70,16 @@ export class App {
     this.controller = servesController
       ? { config, layout, catalog: new VolumeCatalog(layout, syncer), snapshots: new SnapshotCatalog(layout, syncer), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
       : null;
+    const controller = this.controller;
     this.node = servesNode
       ? {
           config,
           layout,
           backends,
+          filesystems,
+          growVolume: controller && !config.controllerExpansion ? (id, range, log) => expandVolume(controller, id, range, log) : null,
           locks,
-          mounter: new SystemMounter(runCommand),
+          mounter,
           loops,
           statFs: systemStatFs,
           deviceOf: systemDeviceOf,
@@ -78,8 +95,10 @@ export class App {
     await this.server.listen();
     this.log.info({ endpoint: this.config.endpoint, mode: this.config.mode, nodeId: this.config.nodeId, version: this.config.version }, 'listening');
     this.state = 'reconciling';
+    await this.detectQuotaSupport();
     if (this.controller) {
       await this.controller.catalog.load(this.log);
+      this.quota.projectIds.adopt([...this.controller.catalog.volumes.values()].map((v) => v.projectId));
       await this.controller.snapshots.load(this.log);
       await reconcileController(this.controller, this.log);
       await reconcileSnapshots(this.controller, this.log);
@@ -89,11 +108,23 @@ export class App {
     if (this.node) {
       await this.node.nodeRecords.load(this.log);
       const reattached = await reattachStagedLoops(this.node, this.log);
-      this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached }, 'node state loaded');
+      const remounted = await remountStagedImages(this.node, this.log);
+      this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
     }
     this.gate.ready = true;
     this.state = 'serving';
     this.log.info('ready');
+  }
+
+  /** sizeLimit quota needs project quotas enforced on the state directory's filesystem; found out once, here. */
+  private async detectQuotaSupport(): Promise<void> {
+    const volumesDir = new StateLayout(this.config.stateDir).volumesDir;
+    await mkdir(volumesDir, { recursive: true, mode: 0o700 });
+    const mount = mountHolding(await this.mounter.list(), volumesDir, await systemDeviceOf(volumesDir));
+    const support = quotaSupportOf(mount);
+    this.quota.setSupport(support);
+    if (support.supported) this.log.info({ mountPoint: support.mountPoint, fsType: support.fsType }, 'project quotas enforced: sizeLimit quota is available');
+    else this.log.info({ reason: support.reason }, 'sizeLimit quota is not available on this node');
   }
 
   async stop(graceMs = 30_000): Promise<void> {

@@ -16,6 +16,11 @@ export interface Config {
   readonly stateDir: string;
   readonly mode: Mode;
   readonly enableAttach: boolean;
+  /**
+   * true: ControllerExpandVolume grows volumes (EXPAND_VOLUME advertised). false: NodeExpandVolume does the whole
+   * growth, record included, for deployments whose csi-resizer runs the trivial resizer (per-node forms).
+   */
+  readonly controllerExpansion: boolean;
   /** 0 means no limit. */
   readonly maxVolumesPerNode: number;
   /** null means no limit beyond free space. */
@@ -52,6 +57,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'state-dir', env: 'HOSTPATH_CSI_STATE_DIR', help: 'directory holding volumes and state records', fallback: () => '/var/lib/hostpath-csi' },
   { name: 'mode', env: 'HOSTPATH_CSI_MODE', help: 'services to serve: controller, node or all', fallback: () => 'all' },
   { name: 'enable-attach', env: 'HOSTPATH_CSI_ENABLE_ATTACH', help: 'serve ControllerPublish/Unpublish (true|false)', fallback: () => 'true' },
+  { name: 'controller-expansion', env: 'HOSTPATH_CSI_CONTROLLER_EXPANSION', help: 'grow volumes in ControllerExpandVolume (false: NodeExpandVolume does it all; needs --mode all)', fallback: () => 'true' },
   { name: 'max-volumes-per-node', env: 'HOSTPATH_CSI_MAX_VOLUMES_PER_NODE', help: 'attach limit reported to Kubernetes (0: none)', fallback: () => '0' },
   { name: 'max-volume-size', env: 'HOSTPATH_CSI_MAX_VOLUME_SIZE', help: 'largest volume CreateVolume accepts (bytes or 10Gi; empty: no limit)', fallback: () => '' },
   { name: 'default-volume-size', env: 'HOSTPATH_CSI_DEFAULT_VOLUME_SIZE', help: 'capacity of a volume whose request names no size', fallback: () => '1Gi' },
@@ -108,14 +114,21 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
   if (maxVolumeSize !== null && defaultVolumeSize > maxVolumeSize) {
     throw new ConfigError(`--default-volume-size ${defaultVolumeSize} is more than --max-volume-size ${maxVolumeSize}: every unsized volume would be refused`);
   }
+  const mode = parseEnum('mode', raw('mode'), ['controller', 'node', 'all'] as const);
+  const controllerExpansion = parseBool('controller-expansion', raw('controller-expansion'));
+  if (!controllerExpansion && mode !== 'all') {
+    // The node then writes the volume's record; only a process that also holds the controller's copy of it can.
+    throw new ConfigError(`--controller-expansion=false needs --mode all (node-driven expansion updates the volume's controller record)`);
+  }
   return Object.freeze({
     endpoint,
     socketPath: parseEndpoint(endpoint),
     nodeId: parseNodeId(raw('node-id')),
     driverName: parseDriverName(raw('driver-name')),
     stateDir: parseStateDir(raw('state-dir')),
-    mode: parseEnum('mode', raw('mode'), ['controller', 'node', 'all'] as const),
+    mode,
     enableAttach: parseBool('enable-attach', raw('enable-attach')),
+    controllerExpansion,
     maxVolumesPerNode: parseCount('max-volumes-per-node', raw('max-volumes-per-node')),
     maxVolumeSize,
     defaultVolumeSize,

@@ -13,14 +13,18 @@ export function topMountAt(mounts: readonly MountEntry[], path: string): MountEn
  * Whether a mount shows this volume: for a filesystem volume, the bound root is `.../volumes/<id>` (or, inline,
  * `.../ephemeral/<id>`) on the state
  * directory's filesystem; for a block volume, it is a loop device node (`/loopN` on devtmpfs) backed by the
- * volume's image. Used so that unpublish and unstage never unmount something that is not ours.
+ * volume's image; for an image volume, the root of the filesystem on such a loop device. Used so that unpublish and
+ * unstage never unmount something that is not ours.
  */
 export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
   const ownRoot = [`/volumes/${volumeId}`, `/ephemeral/${volumeId}`].some((suffix) => entry.root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
   const loop = /^\/(loop\d+)$/.exec(entry.root);
-  if (!loop) return false;
-  return (await deps.loops.backing(blockImage(deps, volumeId))).includes(`/dev/${loop[1]}`);
+  // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.
+  const fsOnLoop = entry.root === '/' && /^\/dev\/loop\d+$/.test(entry.source) ? entry.source : null;
+  const device = loop ? `/dev/${loop[1]}` : fsOnLoop;
+  if (device === null) return false;
+  return (await deps.loops.backing(blockImage(deps, volumeId))).includes(device);
 }
 
 export type MountState = 'none' | 'ours' | 'foreign';

@@ -1,10 +1,13 @@
+import type { Logger } from '../log';
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { DeviceOf } from '../os/device';
+import type { Filesystems } from '../os/filesystem';
 import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
+import type { SizeRange } from '../validate/capacity';
 import { readRecordFile, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
 import type { StateLayout } from '../volumes/layout';
@@ -20,6 +23,12 @@ export interface NodeDeps {
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  readonly filesystems: Filesystems;
+  /**
+   * Set when expansion is node-driven (--controller-expansion=false): grows a volume's storage and its record, under
+   * the volume's controller lock, as ControllerExpandVolume would (src/volumes/lifecycle.ts expandVolume).
+   */
+  readonly growVolume: ((volumeId: string, range: SizeRange, log: Logger) => Promise<{ capacityBytes: bigint }>) | null;
 }
 
 export const nodeVolumeLockKey = (id: string): string => `node-volume:${id}`;

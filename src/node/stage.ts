@@ -5,6 +5,7 @@ import { readRecordFile } from '../state/record-store';
 import type { Capability } from '../validate/capability';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
 import { detachLoops, ensureLoop } from './block';
+import { stageImage } from './image';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
@@ -26,7 +27,8 @@ export function emptyNodeRecord(volumeId: string): NodeVolumeRecord {
 
 /**
  * CSI spec, NodeStageVolume; a repeat with the same path is OK. A filesystem volume's directory is bind-mounted at
- * the staging path; a block volume's image is attached to a loop device (published later as a device file).
+ * the staging path; a block volume's image is attached to a loop device (published later as a device file); an
+ * image volume's filesystem is mounted from its loop device (src/node/image.ts).
  */
 export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
@@ -34,6 +36,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
     checkAccessType(vol, cmd.capability);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
     if (vol.accessType === 'block') return stageBlock(deps, vol, record, cmd.stagingPath, log);
+    if (vol.kind === 'image') return stageImage(deps, vol, record, cmd.stagingPath, cmd.capability, log);
     const here = await mountStateAt(deps, cmd.stagingPath, vol.id);
     if (here === 'foreign') throw new FailedPreconditionError(`staging path ${cmd.stagingPath} already has another mount`);
     if (here === 'none') {
@@ -71,19 +74,19 @@ async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRe
 }
 
 /**
- * CSI spec, NodeUnstageVolume: unmount the staging path (filesystem) or detach the loop device (block); succeed
- * when nothing is there, even after this node lost its records.
+ * CSI spec, NodeUnstageVolume: unmount the staging path (filesystem, image) and detach the loop device (block,
+ * image); succeed when nothing is there, even after this node lost its records. A volume on a loop device that is
+ * still published is left staged: detaching would pull the device from under its targets.
  */
 export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
-    const left = await unmountVolumeAt(deps, stagingPath, volumeId);
-    if (left === 'foreign') throw new FailedPreconditionError(`staging path ${stagingPath} has a mount that is not volume ${volumeId}: left alone`);
     const record = deps.nodeRecords.get(volumeId);
     const vol = await volumeIfKnown(deps, volumeId);
-    if (vol?.accessType === 'block' || record?.loopDevice) {
-      await refuseWhilePublished(deps, record);
-      await detachLoops(deps, volumeId, log);
-    }
+    const onLoop = vol?.accessType === 'block' || vol?.kind === 'image' || Boolean(record?.loopDevice);
+    if (onLoop) await refuseWhilePublished(deps, record);
+    const left = await unmountVolumeAt(deps, stagingPath, volumeId);
+    if (left === 'foreign') throw new FailedPreconditionError(`staging path ${stagingPath} has a mount that is not volume ${volumeId}: left alone`);
+    if (onLoop) await detachLoops(deps, volumeId, log);
     if (record) await saveOrDrop(deps, { ...record, stagingPath: record.stagingPath === stagingPath ? null : record.stagingPath, loopDevice: null });
     log.info({ volumeId, stagingPath }, 'volume unstaged');
   });

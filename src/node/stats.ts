@@ -4,7 +4,10 @@ import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { ephemeralStats } from './ephemeral';
 import { mountStateAt } from './mounts';
-import { loadVolume, nodeBackend, type NodeDeps } from './node-deps';
+import type { Logger } from '../log';
+import type { SizeRange } from '../validate/capacity';
+import { growMountedImage } from './image';
+import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
 /**
  * The volume must be mounted at `volumePath` (a target or the staging path). A path that is malformed or holds
@@ -40,17 +43,26 @@ export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: 
   if (inline) return ephemeralStats(deps, inline);
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
   const backend = nodeBackend(deps, vol.kind);
-  const [usage, condition] = await Promise.all([backend.usage(vol), backend.condition(vol)]);
+  const [usage, condition] = await Promise.all([backend.usage(vol, volumePath.replace(/\/+$/, '')), backend.condition(vol)]);
   return { usage, condition };
 }
 
 /**
- * CSI spec, NodeExpandVolume. The controller has already grown the volume's storage; a plain directory has nothing
- * to grow on the node, so the answer is the capacity the controller recorded.
+ * CSI spec, NodeExpandVolume. With controller expansion the controller has grown the storage already; with
+ * node-driven expansion (growVolume set) the node grows it and the record here, under the volume's controller lock.
+ * Then an image volume's filesystem grows online into its image; other kinds have nothing to grow on the node.
+ * The answer is the capacity the record now holds.
  */
-export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath: string): Promise<bigint> {
+export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath: string, range: SizeRange, log: Logger): Promise<bigint> {
   const inline = await inlineMountedAt(deps, volumeId, volumePath);
   if (inline) return BigInt(inline.ephemeral!.capacityBytes);
-  const vol = await volumeMountedAt(deps, volumeId, volumePath);
-  return BigInt(vol.capacityBytes);
+  return deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    let vol = await volumeMountedAt(deps, volumeId, volumePath);
+    if (deps.growVolume && (range.required > 0n || range.limit > 0n)) {
+      await deps.growVolume(volumeId, range, log);
+      vol = await loadVolume(deps, volumeId);
+    }
+    if (vol.kind === 'image') await growMountedImage(deps, vol, deps.nodeRecords.get(vol.id)?.stagingPath ?? volumePath.replace(/\/+$/, ''), log);
+    return BigInt(vol.capacityBytes);
+  });
 }

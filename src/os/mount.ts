@@ -11,6 +11,8 @@ export interface MountEntry {
   fsType: string;
   source: string;
   options: string[];
+  /** Options of the filesystem itself (the field after the source), e.g. "prjquota" on XFS. */
+  superOptions: string[];
 }
 
 export interface BindOptions {
@@ -22,6 +24,8 @@ export interface BindOptions {
 /** The mount operations the node service needs; faked in unit tests. */
 export interface Mounter {
   bind(source: string, target: string, options: BindOptions): Promise<void>;
+  /** Mounts the filesystem on `device` (a loop device holding an image volume) at `target`. */
+  mountDevice(device: string, target: string, fsType: string): Promise<void>;
   unmount(target: string): Promise<void>;
   list(): Promise<MountEntry[]>;
 }
@@ -45,6 +49,7 @@ export function parseMountInfo(text: string): MountEntry[] {
       options: fields[5]!.split(','),
       fsType: fields[sep + 1]!,
       source: unescapeMountField(fields[sep + 2]!),
+      superOptions: (fields[sep + 3] ?? '').split(',').filter(Boolean),
     });
   }
   return entries;
@@ -65,6 +70,10 @@ export class SystemMounter implements Mounter {
       await this.unmount(target).catch(() => undefined);
       throw err;
     }
+  }
+
+  async mountDevice(device: string, target: string, fsType: string): Promise<void> {
+    await this.run('mount', ['-t', fsType, '--', device, target]);
   }
 
   async unmount(target: string): Promise<void> {

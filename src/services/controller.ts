@@ -10,6 +10,7 @@ import { unary, type AdapterContext } from '../grpc/unary';
 import { parseCapabilities, parseCapability } from '../validate/capability';
 import { parseControllerPublish, parseCreateVolume, parseExpandRange } from '../validate/controller-requests';
 import { validateObjectId, validateStringMap } from '../validate/fields';
+import { kindFor } from '../validate/size-limit';
 import { parseMaxEntries } from '../validate/token';
 import { Attacher } from '../volumes/attach';
 import type { ControllerDeps } from '../volumes/controller-deps';
@@ -28,7 +29,9 @@ export function controllerCapabilities(deps: Pick<ControllerDeps, 'config'>): Co
     'CREATE_DELETE_VOLUME',
     'LIST_VOLUMES',
     'GET_CAPACITY',
-    'EXPAND_VOLUME',
+    // Off with --controller-expansion=false: the node then does the whole growth in NodeExpandVolume, and
+    // csi-resizer only updates the PV (its "trivial resizer"), which is how a per-node deployment expands.
+    ...(deps.config.controllerExpansion ? (['EXPAND_VOLUME'] as const) : []),
     'GET_VOLUME',
     'VOLUME_CONDITION',
     'SINGLE_NODE_MULTI_WRITER',
@@ -112,9 +115,10 @@ export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): C
       return { entries: page.entries.map(toVolumeEntry), next_token: page.nextToken };
     }),
     GetCapacity: unary(ctx, 'GetCapacity', async (req): Promise<GetCapacityResponse> => {
-      // Capabilities are checked for shape only: every valid capability can be served from the same free space.
-      req.volume_capabilities.forEach((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
-      const answer = await getCapacity(deps, req.accessible_topology);
+      // Every valid capability is served from the same free space; the class's sizeLimit says which kind it makes.
+      const caps = req.volume_capabilities.map((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
+      const kind = kindFor(caps[0]?.accessType ?? 'mount', validateStringMap('parameters', req.parameters));
+      const answer = await getCapacity(deps, req.accessible_topology, kind);
       return {
         available_capacity: answer.availableBytes.toString(),
         maximum_volume_size: { value: answer.maximumVolumeSize.toString() },
@@ -123,6 +127,7 @@ export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): C
     }),
     ControllerGetCapabilities: unary(ctx, 'ControllerGetCapabilities', async () => controllerCapabilities(deps)),
     ControllerExpandVolume: unary(ctx, 'ControllerExpandVolume', async (req, log) => {
+      if (!deps.config.controllerExpansion) throw new UnimplementedError('expansion is node-driven here (--controller-expansion=false): NodeExpandVolume grows volumes');
       const volumeId = validateObjectId('volume_id', req.volume_id);
       const result = await expandVolume(deps, volumeId, parseExpandRange(req), log);
       return { capacity_bytes: result.capacityBytes.toString(), node_expansion_required: result.nodeExpansionRequired };

@@ -64,10 +64,10 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
         volume_condition: condition,
       };
     }),
-    NodeExpandVolume: unary(ctx, 'NodeExpandVolume', async (req) => {
+    NodeExpandVolume: unary(ctx, 'NodeExpandVolume', async (req, log) => {
       const { volumeId, volumePath } = parseVolumeAndPath(req.volume_id, req.volume_path);
-      parseSizeRange('capacity_range', req.capacity_range);
-      return { capacity_bytes: (await expandOnNode(deps, volumeId, volumePath)).toString() };
+      const range = parseSizeRange('capacity_range', req.capacity_range);
+      return { capacity_bytes: (await expandOnNode(deps, volumeId, volumePath, range, log)).toString() };
     }),
     NodeGetCapabilities: unary(ctx, 'NodeGetCapabilities', async () => nodeCapabilities()),
     NodeGetInfo: unary(ctx, 'NodeGetInfo', async () => nodeInfo(deps.config)),

@@ -51,6 +51,7 @@ export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, o
     sizeBytes: source.capacityBytes,
     kind: source.kind,
     accessType: source.accessType,
+    fsType: source.fsType ?? null,
     parameters: opts.parameters,
     groupId: opts.groupId,
     phase: 'creating',

@@ -1,5 +1,5 @@
 import type { AccessType } from '../validate/capability';
-import { VOLUME_KINDS, type VolumeKind } from '../volumes/model';
+import { IMAGE_FS_TYPES, VOLUME_KINDS, type ImageFsType, type VolumeKind } from '../volumes/model';
 import { decimalSize, obj, oneOf, optStr, str, strList, strMap } from '../state/record-fields';
 
 export type SnapshotPhase = 'creating' | 'ready' | 'deleting';
@@ -14,6 +14,8 @@ export interface SnapshotRecord {
   /** Kind and access type of the source: a restore gets the same. */
   kind: VolumeKind;
   accessType: AccessType;
+  /** 'image' sources: the filesystem inside the copied image (a restore carries the same). */
+  fsType?: ImageFsType | null;
   parameters: Record<string, string>;
   /** Set when the snapshot belongs to a group snapshot; it is then deleted only with its group. */
   groupId: string | null;
@@ -45,6 +47,7 @@ export function parseSnapshotRecord(raw: unknown): SnapshotRecord {
     sizeBytes,
     kind: oneOf(o, 'kind', VOLUME_KINDS),
     accessType: oneOf(o, 'accessType', ['mount', 'block'] as const),
+    fsType: o['fsType'] === undefined || o['fsType'] === null ? null : oneOf(o, 'fsType', IMAGE_FS_TYPES),
     parameters: strMap(o, 'parameters'),
     groupId: optStr(o, 'groupId'),
     phase: oneOf(o, 'phase', PHASES),

@@ -15,6 +15,7 @@ export const BLOCK_IMAGE = 'disk.img';
  */
 export class BlockBackend implements VolumeBackend {
   readonly kind = 'block' as const;
+  readonly growsOnNode = false;
 
   constructor(
     private readonly layout: StateLayout,
@@ -28,6 +29,19 @@ export class BlockBackend implements VolumeBackend {
 
   stageSource(volume: VolumeRecord): string {
     return this.imageOf(volume);
+  }
+
+  unsupportedReason(): null {
+    return null;
+  }
+
+  prepare(volume: VolumeRecord): VolumeRecord {
+    return volume;
+  }
+
+  /** A sparse image can fill up to its length: what is not allocated yet is still promised. */
+  async unusedReservation(volume: VolumeRecord): Promise<bigint> {
+    return imageReservation(this.imageOf(volume), BigInt(volume.capacityBytes));
   }
 
   async create(volume: VolumeRecord): Promise<void> {
@@ -82,4 +96,11 @@ export class BlockBackend implements VolumeBackend {
     const used = s.blocks * 512n < capacity ? s.blocks * 512n : capacity;
     return { totalBytes: capacity, usedBytes: used, availableBytes: capacity - used, totalInodes: null, usedInodes: null, availableInodes: null };
   }
+}
+
+/** Capacity not yet backed by allocated blocks of a sparse image (0 when the image is gone or fully allocated). */
+export async function imageReservation(image: string, capacity: bigint): Promise<bigint> {
+  const s = await stat(image, { bigint: true }).catch(() => null);
+  const allocated = s ? s.blocks * 512n : 0n;
+  return allocated < capacity ? capacity - allocated : 0n;
 }

@@ -12,6 +12,7 @@ import type { VolumeRecord } from './model';
  */
 export class DirBackend implements VolumeBackend {
   readonly kind = 'dir' as const;
+  readonly growsOnNode = false;
 
   constructor(
     private readonly layout: StateLayout,
@@ -21,6 +22,19 @@ export class DirBackend implements VolumeBackend {
 
   stageSource(volume: VolumeRecord): string {
     return this.layout.volumeDataDir(volume.id);
+  }
+
+  unsupportedReason(): null {
+    return null;
+  }
+
+  prepare(volume: VolumeRecord): VolumeRecord {
+    return volume;
+  }
+
+  /** Nothing is reserved: a plain directory promises nothing the host filesystem keeps for it. */
+  async unusedReservation(): Promise<bigint> {
+    return 0n;
   }
 
   async create(volume: VolumeRecord): Promise<void> {

@@ -3,8 +3,9 @@ import type { Logger } from '../log';
 import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
 import type { AccessType, Capability } from '../validate/capability';
 import { chooseCapacity, sizeFits, type SizeRange } from '../validate/capacity';
+import { imageFsType, kindFor } from '../validate/size-limit';
 import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
-import type { ContentSource, VolumeKind, VolumeRecord } from './model';
+import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
 import { requirementAllowsNode } from './topology';
 
 export interface CreateVolumeCommand {
@@ -23,6 +24,7 @@ interface ResolvedSource {
   sizeBytes: bigint;
   kind: VolumeKind;
   accessType: AccessType;
+  fsType: ImageFsType | null;
 }
 
 function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSource {
@@ -30,12 +32,45 @@ function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSou
     const snap = deps.snapshots.get(source.id);
     if (!snap || snap.phase === 'deleting') throw new NotFoundError(`source snapshot ${source.id} does not exist`);
     if (snap.phase !== 'ready') throw new AbortedError(`source snapshot ${source.id} is still being created`);
-    return { dir: deps.layout.snapshotDataDir(snap.id), sizeBytes: BigInt(snap.sizeBytes), kind: snap.kind, accessType: snap.accessType };
+    return { dir: deps.layout.snapshotDataDir(snap.id), sizeBytes: BigInt(snap.sizeBytes), kind: snap.kind, accessType: snap.accessType, fsType: snap.fsType ?? null };
   }
   const vol = deps.catalog.getVolume(source.id);
   if (!vol || vol.phase === 'deleting') throw new NotFoundError(`source volume ${source.id} does not exist`);
   if (vol.phase !== 'ready') throw new AbortedError(`source volume ${source.id} is still being created`);
-  return { dir: deps.layout.volumeDataDir(vol.id), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType };
+  return { dir: deps.layout.volumeDataDir(vol.id), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType, fsType: vol.fsType ?? null };
+}
+
+/** Kinds whose data is a directory tree (copied file by file) versus an image file (copied whole). */
+const holdsImage = (kind: VolumeKind): boolean => kind === 'image' || kind === 'block';
+
+/**
+ * What the new volume is made as: the kind its parameters ask for, and for an image its filesystem. Restore and
+ * clone copy the source's data as it is, so the kinds must hold data the same way: a plain or quota directory takes
+ * a directory's files (and a quota volume gets its own limit), an image takes an image, and its filesystem is the
+ * source's (CSI spec, CreateVolume: an incompatible source is INVALID_ARGUMENT).
+ */
+function chooseKind(cmd: CreateVolumeCommand, accessType: AccessType, source: ResolvedSource | null): { kind: VolumeKind; fsType: ImageFsType | null } {
+  const kind = kindFor(accessType, cmd.parameters);
+  const fsType = kind === 'image' ? imageFsType(cmd.capabilities, cmd.parameters) : null;
+  if (!source) return { kind, fsType };
+  if (holdsImage(source.kind) !== holdsImage(kind)) {
+    throw new InvalidArgumentError(`the source is a ${source.kind} volume; its data cannot become a ${kind} volume`);
+  }
+  if (kind !== 'image') return { kind, fsType };
+  const named = cmd.capabilities.some((c) => c.fsType !== '') || cmd.parameters['csi.storage.k8s.io/fstype'] !== undefined;
+  if (named && source.fsType !== null && fsType !== source.fsType) {
+    throw new InvalidArgumentError(`the source holds ${source.fsType}; it cannot be restored as ${fsType}`);
+  }
+  return { kind, fsType: source.fsType ?? fsType };
+}
+
+/** mkfs.xfs (xfsprogs >= 5.19) refuses filesystems under 300 MiB: an xfs image is never made smaller. */
+export const XFS_MIN_BYTES = 300n * 1024n * 1024n;
+
+function fitMinimum(capacity: bigint, range: SizeRange, fsType: ImageFsType | null): bigint {
+  if (fsType !== 'xfs' || capacity >= XFS_MIN_BYTES) return capacity;
+  if (range.limit > 0n && range.limit < XFS_MIN_BYTES) throw new OutOfRangeError(`an xfs image volume is at least ${XFS_MIN_BYTES} bytes; limit_bytes is ${range.limit}`);
+  return XFS_MIN_BYTES;
 }
 
 /**
@@ -92,6 +127,7 @@ function answerExisting(existing: VolumeRecord, cmd: CreateVolumeCommand, access
 
 export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeCommand, log: Logger): Promise<VolumeRecord> {
   const accessType = accessTypeOf(cmd.capabilities);
+  kindFor(accessType, cmd.parameters);
   checkMutableKeys(deps, 'mutable_parameters', cmd.mutableParameters);
   const keys = [volumeNameLockKey(cmd.name), ...(cmd.source ? [sourceLockKey(cmd.source)] : [])];
   const release = deps.locks.tryAcquire(keys, `volume name ${JSON.stringify(cmd.name)} or its source`);
@@ -102,15 +138,22 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
     if (source && source.accessType !== accessType) {
       throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
     }
-    const capacity = source ? capacityForSource(deps, cmd.range, source) : chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
+    const { kind, fsType } = chooseKind(cmd, accessType, source);
+    const chosen = source ? capacityForSource(deps, cmd.range, source) : chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
+    const capacity = fitMinimum(chosen, cmd.range, fsType);
     if (!requirementAllowsNode(cmd.topology, deps.config.nodeId)) {
       throw new ResourceExhaustedError(`no requisite topology includes this node (${deps.config.nodeId})`);
     }
+    // A node-local shortcoming, not a bad request: RESOURCE_EXHAUSTED lets a scheduler that picked this node pick
+    // another (external-provisioner reschedules on it); GetCapacity reports 0 for such a class here.
+    const unsupported = backendFor(deps, kind).unsupportedReason();
+    if (unsupported !== null) throw new ResourceExhaustedError(unsupported);
     const record: VolumeRecord = {
       id: deps.newId(),
       name: cmd.name,
       capacityBytes: capacity.toString(),
-      kind: source?.kind ?? (accessType === 'block' ? 'block' : 'dir'),
+      kind,
+      ...(kind === 'image' ? { fsType } : {}),
       accessType,
       parameters: cmd.parameters,
       mutableParameters: cmd.mutableParameters,
@@ -129,15 +172,17 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
  * Record first (phase creating), then storage and its initial data, then phase ready: a crash in between is rolled
  * back at start-up, and a failed copy leaves nothing behind.
  */
-async function materialise(deps: ControllerDeps, record: VolumeRecord, sourceDir: string | null, log: Logger): Promise<VolumeRecord> {
+async function materialise(deps: ControllerDeps, draft: VolumeRecord, sourceDir: string | null, log: Logger): Promise<VolumeRecord> {
+  const backend = backendFor(deps, draft.kind);
+  // Synchronously after the name lock was taken: what prepare hands out (a project ID) is this volume's alone.
+  const record = backend.prepare(draft);
   await deps.catalog.putVolume(record);
-  const backend = backendFor(deps, record.kind);
   try {
     await backend.create(record);
     if (sourceDir !== null) await backend.populateFrom(record, sourceDir);
     const ready: VolumeRecord = { ...record, phase: 'ready' };
     await deps.catalog.putVolume(ready);
-    log.info({ volumeId: record.id, capacityBytes: record.capacityBytes }, 'volume created');
+    log.info({ volumeId: record.id, capacityBytes: record.capacityBytes, kind: record.kind }, 'volume created');
     return ready;
   } catch (err) {
     await backend.remove(record).catch((e: unknown) => log.error({ err: e, volumeId: record.id }, 'rollback of failed create left storage behind'));
@@ -178,7 +223,11 @@ export interface ExpandResult {
   nodeExpansionRequired: boolean;
 }
 
-/** CSI spec, ControllerExpandVolume: grow to at least required_bytes; never shrink; a no-op when already big enough. */
+/**
+ * CSI spec, ControllerExpandVolume (and NodeExpandVolume when the node drives expansion): grow to at least
+ * required_bytes; never shrink (a limit_bytes below the current size is OUT_OF_RANGE); a no-op when already big
+ * enough. The storage grows before the record says so, so the record never promises more than is there.
+ */
 export async function expandVolume(deps: ControllerDeps, volumeId: string, range: SizeRange, log: Logger): Promise<ExpandResult> {
   return deps.locks.with([volumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
     const vol = requireReadyVolume(deps, volumeId);
@@ -191,10 +240,11 @@ export async function expandVolume(deps: ControllerDeps, volumeId: string, range
     if (deps.config.maxVolumeSize !== null && wanted > deps.config.maxVolumeSize) {
       throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
     }
-    await backendFor(deps, vol.kind).expand(vol, wanted);
+    const backend = backendFor(deps, vol.kind);
+    await backend.expand(vol, wanted);
     await deps.catalog.putVolume({ ...vol, capacityBytes: wanted.toString() });
     log.info({ volumeId, from: current.toString(), to: wanted.toString() }, 'volume expanded');
-    return { capacityBytes: wanted, nodeExpansionRequired: false };
+    return { capacityBytes: wanted, nodeExpansionRequired: backend.growsOnNode };
   });
 }
 

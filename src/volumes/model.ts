@@ -3,11 +3,17 @@ import { ACCESS_MODES } from '../validate/capability';
 import { bool, decimalSize, obj, oneOf, optStr, str, strMap } from '../state/record-fields';
 
 /**
- * How a volume's bytes are kept: a plain directory (filesystem volumes) or a sparse image on a loop device (raw
- * block volumes). Size-enforcing kinds plug in beside them.
+ * How a volume's bytes are kept. Raw block volumes: 'block', a sparse image on a loop device. Filesystem volumes,
+ * chosen by the StorageClass parameter sizeLimit (src/validate/size-limit.ts): 'dir', a plain directory (nothing
+ * enforced); 'quota', a directory under a project quota; 'image', a sparse image holding its own filesystem,
+ * loop-mounted at NodeStage.
  */
-export type VolumeKind = 'dir' | 'block';
-export const VOLUME_KINDS: readonly VolumeKind[] = ['dir', 'block'];
+export type VolumeKind = 'dir' | 'block' | 'quota' | 'image';
+export const VOLUME_KINDS: readonly VolumeKind[] = ['dir', 'block', 'quota', 'image'];
+
+/** Filesystems an 'image' volume can carry. */
+export const IMAGE_FS_TYPES = ['ext4', 'xfs'] as const;
+export type ImageFsType = (typeof IMAGE_FS_TYPES)[number];
 
 /**
  * creating: record written, data not yet in place (rolled back at start-up: the CO never got an answer).
@@ -35,6 +41,10 @@ export interface VolumeRecord {
   contentSource: ContentSource | null;
   phase: VolumePhase;
   createdAt: string;
+  /** 'quota' volumes: the project ID whose limit is the volume's size; allocated before the record is first written. */
+  projectId?: number | null;
+  /** 'image' volumes: the filesystem inside the image. */
+  fsType?: ImageFsType | null;
 }
 
 /** One ControllerPublishVolume that succeeded: volume X is attached to node Y. */
@@ -80,7 +90,17 @@ export function parseVolumeRecord(raw: unknown): VolumeRecord {
     contentSource: parseContentSource(o['contentSource']),
     phase: oneOf(o, 'phase', ['creating', 'ready', 'deleting'] as const),
     createdAt: str(o, 'createdAt'),
+    projectId: optProjectId(o),
+    fsType: o['fsType'] === undefined || o['fsType'] === null ? null : oneOf(o, 'fsType', IMAGE_FS_TYPES),
   };
+}
+
+/** Project IDs are 32-bit on XFS and ext4; 0 means "no project" and is never ours. */
+function optProjectId(o: Record<string, unknown>): number | null {
+  const v = o['projectId'];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > 0xffffffff) throw new Error('field projectId is not a project ID');
+  return v;
 }
 
 function parseContentSource(raw: unknown): ContentSource | null {

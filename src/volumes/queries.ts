@@ -2,7 +2,8 @@ import type { Capability } from '../validate/capability';
 import { pageAfter } from '../validate/token';
 import type { VolumeCondition } from './backend';
 import { backendFor, type ControllerDeps } from './controller-deps';
-import type { VolumeRecord } from './model';
+import type { VolumeKind, VolumeRecord } from './model';
+import { reservedBytes } from './reservations';
 import type { Topology__Output } from '../generated/csi/v1/Topology';
 import { topologyMatchesNode } from './topology';
 
@@ -40,17 +41,20 @@ export interface CapacityAnswer {
 }
 
 /**
- * CSI spec, GetCapacity: the free space of the state directory's filesystem (both access types live there), or 0
- * for another node's topology.
+ * CSI spec, GetCapacity: the free space of the state directory's filesystem (every kind lives there) less what is
+ * promised to volumes that reserve space and not used yet; 0 for another node's topology, or for a kind this node
+ * cannot make (so a scheduler tracking capacity never picks it for that class).
  */
-export async function getCapacity(deps: ControllerDeps, topology: Topology__Output | null): Promise<CapacityAnswer> {
+export async function getCapacity(deps: ControllerDeps, topology: Topology__Output | null, kind: VolumeKind = 'dir'): Promise<CapacityAnswer> {
   const none = { availableBytes: 0n, maximumVolumeSize: 0n, minimumVolumeSize: 0n };
   if (topology && !topologyMatchesNode(topology, deps.config.nodeId)) return none;
-  const fs = await deps.statFs(deps.layout.volumesDir);
+  if (backendFor(deps, kind).unsupportedReason() !== null) return none;
+  const [fs, reserved] = await Promise.all([deps.statFs(deps.layout.volumesDir), reservedBytes(deps)]);
+  const free = fs.availableBytes > reserved ? fs.availableBytes - reserved : 0n;
   const max = deps.config.maxVolumeSize;
   return {
-    availableBytes: fs.availableBytes,
-    maximumVolumeSize: max !== null && max < fs.availableBytes ? max : fs.availableBytes,
+    availableBytes: free,
+    maximumVolumeSize: max !== null && max < free ? max : free,
     minimumVolumeSize: 0n,
   };
 }

@@ -43,6 +43,10 @@ import { BlockBackend } from '../../src/volumes/block-backend';
 import { VolumeCatalog } from '../../src/volumes/catalog';
 import type { ControllerDeps } from '../../src/volumes/controller-deps';
 import { DirBackend } from '../../src/volumes/dir-backend';
+import { ImageBackend } from '../../src/volumes/image-backend';
+import { expandVolume } from '../../src/volumes/lifecycle';
+import { QuotaBackend } from '../../src/volumes/quota-backend';
+import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
 import { parseNodeVolumeRecord, type VolumeKind } from '../../src/volumes/model';
 import { reconcileController } from '../../src/volumes/reconcile';
@@ -115,8 +119,14 @@ export class FakeMounter implements Mounter {
     const opts = [options.readonly ? 'ro' : 'rw', ...options.flags];
     if (under) this.entries.push({ ...under, mountPoint: target, options: opts });
     else if (source.startsWith('/dev/')) {
-      this.entries.push({ mountPoint: target, root: source.slice(4), device: '0:5', fsType: 'devtmpfs', source: 'udev', options: opts });
-    } else this.entries.push({ mountPoint: target, root: source, device: this.device, fsType: 'ext4', source: '/dev/sda1', options: opts });
+      this.entries.push({ mountPoint: target, root: source.slice(4), device: '0:5', fsType: 'devtmpfs', source: 'udev', options: opts, superOptions: [] });
+    } else this.entries.push({ mountPoint: target, root: source, device: this.device, fsType: 'ext4', source: '/dev/sda1', options: opts, superOptions: [] });
+  }
+
+  /** A filesystem on a loop device: root "/", source the device, as mountinfo shows it. */
+  async mountDevice(device: string, target: string, fsType: string): Promise<void> {
+    const minor = /(\d+)$/.exec(device)?.[1] ?? '0';
+    this.entries.push({ mountPoint: target, root: '/', device: `7:${minor}`, fsType, source: device, options: ['rw'], superOptions: ['rw'] });
   }
 
   async unmount(target: string): Promise<void> {
@@ -135,7 +145,7 @@ export class FakeMounter implements Mounter {
 
   /** Puts something that is not a volume of ours at `target` (e.g. a tmpfs a user mounted). */
   mountForeign(target: string): void {
-    this.entries.push({ mountPoint: target, root: '/', device: '0:42', fsType: 'tmpfs', source: 'tmpfs', options: ['rw'] });
+    this.entries.push({ mountPoint: target, root: '/', device: '0:42', fsType: 'tmpfs', source: 'tmpfs', options: ['rw'], superOptions: [] });
   }
 
   mountsAt(target: string): MountEntry[] {
@@ -226,6 +236,10 @@ export interface TestDriver {
   mounter: FakeMounter;
   loops: FakeLoopDevices;
   copier: FakeCopier;
+  filesystems: FakeFilesystems;
+  quotas: FakeProjectQuotas;
+  /** Its support starts as "XFS with prjquota at the state dir"; tests switch it off with setSupport. */
+  quota: QuotaBackend;
   controllerDeps: ControllerDeps;
   nodeDeps: NodeDeps;
   controller: ControllerHandlers;
@@ -245,9 +259,16 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
   const statFs = fakeStatFs();
   const copier = new FakeCopier();
   const loops = new FakeLoopDevices();
+  const mounter = new FakeMounter();
+  const filesystems = new FakeFilesystems();
+  const quotas = new FakeProjectQuotas();
+  const quota = new QuotaBackend(layout, statFs.statFs, copier, quotas);
+  quota.setSupport({ supported: true, mountPoint: dir, fsType: 'xfs' });
   const backends = new Map<VolumeKind, VolumeBackend>([
     ['dir', new DirBackend(layout, statFs.statFs, copier)],
     ['block', new BlockBackend(layout, loops, copier)],
+    ['quota', quota],
+    ['image', new ImageBackend(layout, loops, copier, filesystems, mounter, statFs.statFs)],
   ]);
   const controllerDeps: ControllerDeps = {
     config,
@@ -260,11 +281,12 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     now: () => new Date('2025-01-01T00:00:00.000Z'),
     newId: sequentialIds(),
   };
-  const mounter = new FakeMounter();
   const nodeDeps: NodeDeps = {
     config,
     layout,
     backends,
+    filesystems,
+    growVolume: config.controllerExpansion ? null : (id, range, rpcLog) => expandVolume(controllerDeps, id, range, rpcLog),
     locks,
     mounter,
     loops,
@@ -286,6 +308,9 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     mounter,
     loops,
     copier,
+    filesystems,
+    quotas,
+    quota,
     controllerDeps,
     nodeDeps,
     controller: controllerHandlers(ctx, controllerDeps),

@@ -1,0 +1,86 @@
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors';
+import type { Logger } from '../log';
+import type { Capability } from '../validate/capability';
+import { fsTypeOf } from '../volumes/image-backend';
+import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
+import { currentLoop, detachLoops, ensureLoop } from './block';
+import { mountStateAt } from './mounts';
+import { loadVolume, type NodeDeps } from './node-deps';
+
+/**
+ * NodeStageVolume of an image volume: its image on a loop device, the filesystem grown to fill the image (a restore
+ * into a bigger volume, an expansion while unstaged) and mounted at the staging path. The node record names the
+ * loop device before the mount, so a crash in between leaves something unstage (or start-up) finds.
+ */
+export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: NodeVolumeRecord, stagingPath: string, cap: Capability, log: Logger): Promise<void> {
+  const fsType = fsTypeOf(vol);
+  if (cap.fsType !== '' && cap.fsType !== fsType) throw new InvalidArgumentError(`volume ${vol.id} holds ${fsType}, not ${cap.fsType}`);
+  const here = await mountStateAt(deps, stagingPath, vol.id);
+  if (here === 'foreign') throw new FailedPreconditionError(`staging path ${stagingPath} already has another mount`);
+  if (here === 'none' && record.stagingPath !== null && record.stagingPath !== stagingPath && (await mountStateAt(deps, record.stagingPath, vol.id)) === 'ours') {
+    throw new FailedPreconditionError(`volume ${vol.id} is already staged at ${record.stagingPath}`);
+  }
+  const device = await ensureLoop(deps, vol.id, log);
+  await deps.nodeRecords.put({ ...record, stagingPath, loopDevice: device });
+  if (here === 'none') {
+    try {
+      await deps.loops.refreshSize(device);
+      await deps.filesystems.growUnmounted(device, fsType);
+      await mkdir(stagingPath, { recursive: true, mode: 0o750 });
+      await deps.mounter.mountDevice(device, stagingPath, fsType);
+    } catch (err) {
+      await detachLoops(deps, vol.id, log).catch(() => undefined);
+      await deps.nodeRecords.put({ ...record, loopDevice: null });
+      throw err;
+    }
+    await openFreshRoot(stagingPath);
+    log.info({ volumeId: vol.id, stagingPath, device, fsType }, 'image volume staged');
+  }
+  await deps.filesystems.grow(device, stagingPath, fsType);
+}
+
+/**
+ * A filesystem straight from mkfs has a root only root may write; a plain directory volume is 0777 (pods run as
+ * any user; with fsGroupPolicy File kubelet narrows it), so a fresh image root gets the same, once.
+ */
+async function openFreshRoot(root: string): Promise<void> {
+  const s = await stat(root);
+  if ((s.mode & 0o777) !== 0o755 || s.uid !== 0) return;
+  const names = await readdir(root);
+  if (names.every((n) => n === 'lost+found')) await chmod(root, 0o777);
+}
+
+/**
+ * The online half of an image volume's expansion: the loop device sees the grown image and the mounted filesystem
+ * grows into it (resize2fs / xfs_growfs). `mountPoint` is any mount of the volume's filesystem.
+ */
+export async function growMountedImage(deps: NodeDeps, vol: VolumeRecord, mountPoint: string, log: Logger): Promise<void> {
+  const device = await currentLoop(deps, vol.id);
+  if (!device) throw new FailedPreconditionError(`image volume ${vol.id} has no loop device on this node: stage it first`);
+  await deps.loops.refreshSize(device);
+  await deps.filesystems.grow(device, mountPoint, fsTypeOf(vol));
+  log.info({ volumeId: vol.id, device, capacityBytes: vol.capacityBytes }, 'image volume filesystem grown');
+}
+
+/**
+ * At start-up, after loop devices are back (reattachStagedLoops): a staged image volume whose staging mount is gone
+ * (the node rebooted) is mounted again, so targets kubelet re-binds see the volume's data.
+ */
+export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<number> {
+  let remounted = 0;
+  for (const record of [...deps.nodeRecords.values()]) {
+    if (!record.loopDevice || record.stagingPath === null) continue;
+    const vol = await loadVolume(deps, record.id).catch(() => null);
+    if (vol?.kind !== 'image') continue;
+    try {
+      if ((await mountStateAt(deps, record.stagingPath, vol.id)) !== 'none') continue;
+      await mkdir(record.stagingPath, { recursive: true, mode: 0o750 });
+      await deps.mounter.mountDevice(record.loopDevice, record.stagingPath, fsTypeOf(vol));
+      remounted++;
+    } catch (err) {
+      log.error({ volumeId: record.id, err: (err as Error).message }, 'could not mount a staged image volume again');
+    }
+  }
+  return remounted;
+}

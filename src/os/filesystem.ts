@@ -1,0 +1,64 @@
+import type { CommandRunner } from './exec';
+
+/** The filesystem tools image volumes need (e2fsprogs, xfsprogs, util-linux); faked in unit tests. */
+export interface Filesystems {
+  /** Makes an empty filesystem of `fsType` filling the image file `file`. */
+  make(file: string, fsType: string): Promise<void>;
+  /**
+   * Grows the unmounted filesystem on `device` to fill it where that is how the filesystem grows best (ext4: its
+   * online resize needs CAP_SYS_RESOURCE, which an offline one does not); a no-op for xfs and when it already fills.
+   */
+  growUnmounted(device: string, fsType: string): Promise<void>;
+  /** Grows the filesystem mounted at `mountPoint` (on `device`) online to fill its device; a no-op when it does. */
+  grow(device: string, mountPoint: string, fsType: string): Promise<void>;
+  /** Blocks writes and flushes the filesystem mounted at `mountPoint` (fsfreeze), so a copy of its image is consistent. */
+  freeze(mountPoint: string): Promise<void>;
+  thaw(mountPoint: string): Promise<void>;
+}
+
+export class SystemFilesystems implements Filesystems {
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly timeoutMs = 10 * 60 * 1000,
+  ) {}
+
+  async make(file: string, fsType: string): Promise<void> {
+    // ext4: -m 0 reserves nothing for root (a volume's every byte is its user's); lazy init keeps mkfs of a big
+    // sparse image fast. xfs: -f because a retried create finds the image it made before.
+    if (fsType === 'ext4') await this.run('mkfs.ext4', ['-F', '-q', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '--', file], { timeoutMs: this.timeoutMs });
+    else if (fsType === 'xfs') await this.run('mkfs.xfs', ['-f', '-q', '--', file], { timeoutMs: this.timeoutMs });
+    else throw new Error(`no mkfs for ${fsType}`);
+  }
+
+  async growUnmounted(device: string, fsType: string): Promise<void> {
+    if (fsType !== 'ext4') return;
+    const [header, deviceBytes] = await Promise.all([this.run('dumpe2fs', ['-h', '--', device]), this.run('blockdev', ['--getsize64', device])]);
+    if (ext4Bytes(header) >= BigInt(deviceBytes.trim())) return;
+    // resize2fs refuses an unmounted filesystem that was not checked since it was last mounted.
+    await this.run('e2fsck', ['-f', '-p', '--', device], { timeoutMs: this.timeoutMs });
+    await this.run('resize2fs', ['--', device], { timeoutMs: this.timeoutMs });
+  }
+
+  async grow(device: string, mountPoint: string, fsType: string): Promise<void> {
+    // resize2fs works on the device of a mounted ext4 (online resize); xfs_growfs wants the mount point.
+    if (fsType === 'ext4') await this.run('resize2fs', ['--', device], { timeoutMs: this.timeoutMs });
+    else if (fsType === 'xfs') await this.run('xfs_growfs', ['-d', '--', mountPoint], { timeoutMs: this.timeoutMs });
+    else throw new Error(`no online grow for ${fsType}`);
+  }
+
+  async freeze(mountPoint: string): Promise<void> {
+    await this.run('fsfreeze', ['--freeze', '--', mountPoint]);
+  }
+
+  async thaw(mountPoint: string): Promise<void> {
+    await this.run('fsfreeze', ['--unfreeze', '--', mountPoint]);
+  }
+}
+
+/** Size of an ext4 filesystem from `dumpe2fs -h`: block count times block size. */
+export function ext4Bytes(header: string): bigint {
+  const count = /^Block count:\s+(\d+)$/m.exec(header);
+  const size = /^Block size:\s+(\d+)$/m.exec(header);
+  if (!count || !size) throw new Error('dumpe2fs -h did not print the block count and size');
+  return BigInt(count[1]!) * BigInt(size[1]!);
+}

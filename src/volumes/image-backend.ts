@@ -1,0 +1,148 @@
+import { lstat, mkdir, open, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { TreeCopier } from '../os/copy';
+import type { Filesystems } from '../os/filesystem';
+import type { StatFs } from '../os/fs-stats';
+import type { LoopDevices } from '../os/loop';
+import type { Mounter } from '../os/mount';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
+import { BLOCK_IMAGE, imageReservation } from './block-backend';
+import type { StateLayout } from './layout';
+import type { ImageFsType, VolumeRecord } from './model';
+
+/**
+ * A filesystem volume kept in a sparse image of exactly its capacity (volumes/<id>/disk.img) holding a filesystem
+ * of its own (ext4 or xfs), made at CreateVolume. The node attaches it to a loop device and mounts it at the
+ * staging path (src/node/image.ts). A write past the end of the filesystem fails with ENOSPC inside the volume and
+ * touches nothing else; it works on any host filesystem. Expansion grows the image here and the filesystem on the
+ * node (growsOnNode).
+ */
+export class ImageBackend implements VolumeBackend {
+  readonly kind = 'image' as const;
+  readonly growsOnNode = true;
+
+  constructor(
+    private readonly layout: StateLayout,
+    private readonly loops: LoopDevices,
+    private readonly copier: TreeCopier,
+    private readonly filesystems: Filesystems,
+    private readonly mounter: Pick<Mounter, 'list'>,
+    private readonly statFs: StatFs,
+  ) {}
+
+  imageOf(volume: VolumeRecord): string {
+    return path.join(this.layout.volumeDataDir(volume.id), BLOCK_IMAGE);
+  }
+
+  stageSource(volume: VolumeRecord): string {
+    return this.imageOf(volume);
+  }
+
+  unsupportedReason(): null {
+    return null;
+  }
+
+  prepare(volume: VolumeRecord): VolumeRecord {
+    return volume;
+  }
+
+  async create(volume: VolumeRecord): Promise<void> {
+    await mkdir(this.layout.volumeDataDir(volume.id), { recursive: true, mode: 0o700 });
+    await this.growImage(volume, BigInt(volume.capacityBytes));
+    await this.filesystems.make(this.imageOf(volume), fsTypeOf(volume));
+  }
+
+  async remove(volume: VolumeRecord): Promise<void> {
+    // A loop device keeps a deleted file alive and is not namespaced: detach before removing, or it leaks.
+    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.detach(dev);
+    await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
+  }
+
+  /** Grows the image and the loop devices' view of it; the filesystem inside grows on the node (NodeExpandVolume). */
+  async expand(volume: VolumeRecord, capacityBytes: bigint): Promise<void> {
+    await this.growImage(volume, capacityBytes);
+    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.refreshSize(dev);
+  }
+
+  /**
+   * Copies the image. While the volume is mounted its filesystem is frozen for the copy (fsfreeze flushes it and
+   * holds writers), so the copy is a consistent filesystem rather than a torn one; with reflink the freeze lasts
+   * milliseconds, with a full copy as long as the copy.
+   */
+  async snapshotTo(volume: VolumeRecord, destDir: string): Promise<void> {
+    const mountPoint = await this.mountedAt(volume);
+    if (mountPoint === null) return this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
+    await this.filesystems.freeze(mountPoint);
+    try {
+      await this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
+    } finally {
+      await this.filesystems.thaw(mountPoint);
+    }
+  }
+
+  /** The copied image keeps the source's filesystem size; the node grows it to the new capacity at NodeStage. */
+  async populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void> {
+    await rm(this.imageOf(volume), { force: true });
+    await this.copier.copyContents(sourceDir, this.layout.volumeDataDir(volume.id));
+    await this.growImage(volume, BigInt(volume.capacityBytes));
+  }
+
+  async condition(volume: VolumeRecord): Promise<VolumeCondition> {
+    const s = await lstat(this.imageOf(volume)).catch(() => null);
+    if (!s) return { abnormal: true, message: 'volume image file is missing from the state directory' };
+    if (!s.isFile()) return { abnormal: true, message: 'volume image path is not a regular file' };
+    if (BigInt(s.size) < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'volume image is smaller than the volume capacity' };
+    return { abnormal: false, message: `volume image present (${fsTypeOf(volume)})` };
+  }
+
+  /**
+   * Where the node has it mounted, statfs of the volume's own filesystem: exactly what a writer inside can still use.
+   * Elsewhere, the image's allocated blocks against its capacity.
+   */
+  async usage(volume: VolumeRecord, mountedAt?: string): Promise<VolumeUsage> {
+    if (mountedAt !== undefined) {
+      const fs = await this.statFs(mountedAt);
+      return {
+        totalBytes: fs.totalBytes,
+        usedBytes: fs.totalBytes > fs.availableBytes ? fs.totalBytes - fs.availableBytes : 0n,
+        availableBytes: fs.availableBytes,
+        totalInodes: fs.totalInodes,
+        usedInodes: fs.totalInodes - fs.freeInodes,
+        availableInodes: fs.freeInodes,
+      };
+    }
+    const s = await stat(this.imageOf(volume), { bigint: true });
+    const capacity = BigInt(volume.capacityBytes);
+    const used = s.blocks * 512n < capacity ? s.blocks * 512n : capacity;
+    return { totalBytes: capacity, usedBytes: used, availableBytes: capacity - used, totalInodes: null, usedInodes: null, availableInodes: null };
+  }
+
+  async unusedReservation(volume: VolumeRecord): Promise<bigint> {
+    return imageReservation(this.imageOf(volume), BigInt(volume.capacityBytes));
+  }
+
+  /** A mount of the volume's filesystem (a mount whose source is a loop device backed by its image), if any. */
+  private async mountedAt(volume: VolumeRecord): Promise<string | null> {
+    const devices = new Set(await this.loops.backing(this.imageOf(volume)));
+    if (devices.size === 0) return null;
+    const mount = (await this.mounter.list()).find((m) => devices.has(m.source) && m.root === '/');
+    return mount?.mountPoint ?? null;
+  }
+
+  /** Sets the image's length to at least `size`; never shrinks it (that would cut off data). */
+  private async growImage(volume: VolumeRecord, size: bigint): Promise<void> {
+    const handle = await open(this.imageOf(volume), 'a', 0o600);
+    try {
+      const current = BigInt((await handle.stat({ bigint: true })).size);
+      if (current < size) await handle.truncate(Number(size));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+export function fsTypeOf(volume: Pick<VolumeRecord, 'id' | 'fsType'>): ImageFsType {
+  if (!volume.fsType) throw new Error(`image volume ${volume.id} has no filesystem type in its record`);
+  return volume.fsType;
+}
