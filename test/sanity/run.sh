@@ -4,8 +4,13 @@
 #   split     controller and node as two processes sharing one state directory (--csi.controllerendpoint)
 #   noattach  one process with --enable-attach=false (no ControllerPublish, as deployed without external-attacher)
 #   block, block-split   single and split again, with --csi.testvolumeaccesstype=block (raw block on loop devices)
+#   image     filesystem volumes with sizeLimit: image (ext4 in a loop-mounted sparse image)
+#   quota     filesystem volumes with sizeLimit: quota, the state directory on an XFS image the script mounts with
+#             prjquota (and removes afterwards); skipped, saying why, where the kernel has no project quotas
+#   nodeexpand  --controller-expansion=false (node-driven expansion) with xfs image volumes of 320/640 MiB (xfs's
+#             minimum is 300 MiB), so NodeExpandVolume grows record, image and filesystem online
 # Every optional part is on: parameters, mutable parameters, snapshot parameters, secrets, the attach-limit test.
-# Usage: test/sanity/run.sh [single|split|noattach|block|block-split ...]   (default: all of them)
+# Usage: test/sanity/run.sh [single|split|noattach|block|block-split|image|quota|nodeexpand ...]   (default: all)
 # Each run's driver logs and JUnit report stay in .run/sanity/<name>/; the temp dirs and mounts are removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,11 +20,12 @@ sanity=.tools/bin/csi-sanity
 [ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(single split noattach block block-split)
+[ ${#configs[@]} -gt 0 ] || configs=(single split noattach block block-split image quota nodeexpand)
 
 mutable_keys=$(sed -n 's/^\([A-Za-z0-9_.\/-]*\):.*/\1/p' "$here/mutable-params.yaml" | paste -sd, -)
 pids=()
 work=""
+quota_mount=""
 
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -28,11 +34,29 @@ cleanup() {
   if [ -n "$work" ] && [ -d "$work" ]; then
     # Never leave a mount behind on a shared host: unmount anything under the run's directory, deepest first.
     grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+    # The quota config's filesystem image: its loop device goes with the unmount (autoclear), else detach it.
+    if [ -n "$quota_mount" ]; then
+      losetup --list --noheadings -O NAME,BACK-FILE | awk -v f="$work/quota.img" '$2 == f {print $1}' | xargs -r -n1 losetup --detach || true
+    fi
     rm -rf "$work"
   fi
   work=""
+  quota_mount=""
 }
 trap cleanup EXIT
+
+# The state directory on an XFS filesystem mounted with prjquota, made on a sparse image in the run's directory.
+# Returns 1 (after saying why) where the kernel cannot mount it so (no CONFIG_XFS_QUOTA).
+make_quota_state_dir() {
+  truncate -s 1G "$work/quota.img"
+  mkfs.xfs -q -f "$work/quota.img"
+  mkdir -p "$work/state"
+  if ! mount -o loop,prjquota -t xfs "$work/quota.img" "$work/state" 2>"$out/quota-mount.log"; then
+    echo "quota: skipped, this kernel cannot mount XFS with prjquota (no project quota support): $(head -1 "$out/quota-mount.log")"
+    return 1
+  fi
+  quota_mount="$work/state"
+}
 
 start_driver() { # name socket mode extra-args...
   local name=$1 socket=$2 mode=$3; shift 3
@@ -49,10 +73,16 @@ run_one() {
   out=".run/sanity/$config"
   rm -rf "$out"; mkdir -p "$out"
   work=$(mktemp -d /tmp/hostpath-csi-sanity.XXXXXX)
-  local endpoints=() access=mount run_dir=$work
+  local endpoints=() access=mount run_dir=$work params="$here/params.yaml" size=67108864 expand_size=134217728
   case "$config" in block*) access=block ;; esac
   case "$config" in
-    single|block) start_driver all "$work/csi.sock" all; endpoints=(--csi.endpoint "$work/csi.sock") ;;
+    image) params="$here/params-image.yaml" ;;
+    quota) params="$here/params-quota.yaml"; make_quota_state_dir || { cleanup; return 0; } ;;
+    nodeexpand) params="$here/params-image-xfs.yaml"; size=$((320 * 1024 * 1024)); expand_size=$((640 * 1024 * 1024)) ;;
+  esac
+  case "$config" in
+    single|block|image|quota) start_driver all "$work/csi.sock" all; endpoints=(--csi.endpoint "$work/csi.sock") ;;
+    nodeexpand) start_driver all "$work/csi.sock" all --controller-expansion=false; endpoints=(--csi.endpoint "$work/csi.sock") ;;
     noattach) start_driver all "$work/csi.sock" all --enable-attach=false; endpoints=(--csi.endpoint "$work/csi.sock") ;;
     split|block-split)
       start_driver controller "$work/controller.sock" controller
@@ -64,12 +94,12 @@ run_one() {
   local rc=0
   "$sanity" "${endpoints[@]}" \
     --csi.mountdir "$work/target" --csi.stagingdir "$work/staging" \
-    --csi.testvolumeparameters "$here/params.yaml" \
+    --csi.testvolumeparameters "$params" \
     --csi.testvolumemutableparameters "$here/mutable-params.yaml" \
     --csi.testsnapshotparameters "$here/snapshot-params.yaml" \
     --csi.secrets "$here/secrets.yaml" \
     --csi.testnodevolumeattachlimit --csi.testvolumeaccesstype "$access" \
-    --csi.testvolumesize 67108864 --csi.testvolumeexpandsize 134217728 \
+    --csi.testvolumesize "$size" --csi.testvolumeexpandsize "$expand_size" \
     --ginkgo.no-color --ginkgo.junit-report "$PWD/$out/junit.xml" >"$out/sanity.log" 2>&1 || rc=$?
   grep -E "^(Ran [0-9]+ of [0-9]+ Specs|FAIL!|SUCCESS!|\[FAIL\])" "$out/sanity.log" || true
   if grep -h -o "sanity-secret-[a-z-]*" "$out"/driver-*.log | sort -u | grep -q .; then
