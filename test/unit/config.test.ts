@@ -135,3 +135,15 @@ describe('parseCommand: bad values throw a one-line ConfigError', () => {
     expect(configError(['--endpoint', 'unix://csi.sock']).message).toMatch(/--endpoint/);
   });
 });
+
+describe('parseCommand: --controller-expansion', () => {
+  it('is on by default and can be switched off for a process serving every service', () => {
+    expect(configOf([]).controllerExpansion).toBe(true);
+    expect(configOf(['--controller-expansion=false']).controllerExpansion).toBe(false);
+    expect(configOf([], { HOSTPATH_CSI_CONTROLLER_EXPANSION: 'false' }).controllerExpansion).toBe(false);
+  });
+
+  it('refuses false outside --mode all: the node would write a record another process holds', () => {
+    expect(configError(['--controller-expansion=false', '--mode', 'node']).message).toMatch(/needs --mode all/);
+  });
+});
