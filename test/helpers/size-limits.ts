@@ -1,10 +1,11 @@
 /** Helpers for the size-limit tests: host filesystems with project quotas, filling a volume, expanding it. */
-import { execFile } from 'node:child_process';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeGetVolumeStatsResponse__Output } from '../../src/generated/csi/v1/NodeGetVolumeStatsResponse';
 import { call } from './csi-client';
-import { loopsBacking, MiB, run, type ImageMount } from './data';
+import { loopsBacking, run, type ImageMount } from './data';
 import { mountCapability, mountPoints, type DriverProcess } from './driver-process';
 
 export type HostFs = 'ext4' | 'xfs-prjquota' | 'ext4-prjquota';
@@ -29,23 +30,33 @@ export async function unmountHostFs(m: ImageMount): Promise<void> {
   for (const dev of await loopsBacking(m.image)) await run('losetup', ['--detach', dev]);
 }
 
-/** Whether this kernel can mount `kind` with prjquota at all (CONFIG_XFS_QUOTA; CONFIG_QUOTA with CONFIG_QFMT_V2). */
-export async function canMountProjectQuota(dir: string, kind: HostFs): Promise<boolean> {
-  const probeDir = path.join(dir, `probe-${kind}`);
-  await mkdir(probeDir, { recursive: true });
+/**
+ * Whether this kernel can mount `kind` with prjquota at all (CONFIG_XFS_QUOTA; CONFIG_QUOTA with CONFIG_QFMT_V2).
+ * Synchronous because test files decide what to skip while they are collected; `mount -o loop` sets autoclear, so
+ * unmounting frees the loop device.
+ */
+export function canMountProjectQuota(kind: Exclude<HostFs, 'ext4'>): boolean {
+  const dir = mkdtempSync('/tmp/hpcsi-it-quota-probe-');
+  const image = path.join(dir, 'probe.img');
+  const mnt = path.join(dir, 'mnt');
+  const sh = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: 'ignore', timeout: 60_000 });
   try {
-    const m = await mountHostFs(probeDir, kind, 512 * MiB);
-    await unmountHostFs(m);
+    sh('truncate', ['-s', '512M', image]);
+    sh(kind === 'xfs-prjquota' ? 'mkfs.xfs' : 'mkfs.ext4', kind === 'xfs-prjquota' ? ['-q', '-f', image] : ['-F', '-q', '-O', 'quota,project', image]);
+    sh('mkdir', [mnt]);
+    sh('mount', ['-o', 'loop,prjquota', '-t', kind === 'xfs-prjquota' ? 'xfs' : 'ext4', image, mnt]);
+    sh('umount', [mnt]);
     return true;
   } catch {
-    for (const dev of await loopsBacking(path.join(probeDir, `${kind}.img`))) await run('losetup', ['--detach', dev]).catch(() => undefined);
     return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** CAP_SYS_RESOURCE (bit 24) is what ext4's online resize (EXT4_IOC_RESIZE_FS) asks for. */
-export async function hasCapSysResource(): Promise<boolean> {
-  const status = await readFile('/proc/self/status', 'utf8');
+export function hasCapSysResource(): boolean {
+  const status = readFileSync('/proc/self/status', 'utf8');
   const eff = /^CapEff:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
   return ((BigInt(`0x${eff}`) >> 24n) & 1n) === 1n;
 }

@@ -37,10 +37,9 @@ afterAll(async () => {
 const SLACK = 8 * MiB;
 const HOST_BYTES = 2048 * MiB;
 
-const probeDir = isRoot ? await scratch.dir() : '';
-const xfsQuota = isRoot && (await canMountProjectQuota(probeDir, 'xfs-prjquota'));
-const ext4Quota = isRoot && (await canMountProjectQuota(probeDir, 'ext4-prjquota'));
-const capSysResource = await hasCapSysResource();
+const xfsQuota = isRoot && canMountProjectQuota('xfs-prjquota');
+const ext4Quota = isRoot && canMountProjectQuota('ext4-prjquota');
+const capSysResource = hasCapSysResource();
 const NO_PRJQUOTA = ' [SKIPPED: this kernel cannot mount it with prjquota (no CONFIG_XFS_QUOTA / CONFIG_QFMT_V2)]';
 const NO_EXT4_ONLINE_RESIZE = ' [SKIPPED: ext4 online resize needs CAP_SYS_RESOURCE, which this process lacks]';
 

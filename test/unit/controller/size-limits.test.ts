@@ -42,8 +42,8 @@ describe('CreateVolume with sizeLimit', () => {
   });
 
   it('gives each quota volume its own project ID, limited to its capacity, and records it', async () => {
-    const a = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id;
-    const b = (await create('b', { sizeLimit: 'quota' })).volume!.volume_id;
+    const a = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id!;
+    const b = (await create('b', { sizeLimit: 'quota' })).volume!.volume_id!;
     const [ra, rb] = [await recordOf(a), await recordOf(b)];
     expect([ra['kind'], ra['projectId'], rb['projectId']]).toEqual(['quota', PROJECT_ID_BASE, PROJECT_ID_BASE + 1]);
     expect(d.quotas.limits.get(PROJECT_ID_BASE)).toBe(64n * MiB);
@@ -51,13 +51,13 @@ describe('CreateVolume with sizeLimit', () => {
   });
 
   it('hands out distinct project IDs to creates that run at the same time', async () => {
-    const ids = await Promise.all(['a', 'b', 'c', 'd'].map(async (n) => (await create(n, { sizeLimit: 'quota' })).volume!.volume_id));
+    const ids = await Promise.all(['a', 'b', 'c', 'd'].map(async (n) => (await create(n, { sizeLimit: 'quota' })).volume!.volume_id!));
     const projects = await Promise.all(ids.map(async (id) => (await recordOf(id))['projectId']));
     expect(new Set(projects).size).toBe(4);
   });
 
   it('removes the limit and gives the project ID back on delete', async () => {
-    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id;
+    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id!;
     await invoke(d.controller.DeleteVolume, { volume_id: id, secrets: {} });
     expect(d.quotas.limits.size).toBe(0);
     expect(d.quota.projectIds.has(PROJECT_ID_BASE)).toBe(false);
@@ -71,9 +71,9 @@ describe('CreateVolume with sizeLimit', () => {
   });
 
   it('makes an image volume with ext4 by default, or the capability\'s fs_type', async () => {
-    const a = (await create('a', { sizeLimit: 'image' })).volume!.volume_id;
+    const a = (await create('a', { sizeLimit: 'image' })).volume!.volume_id!;
     const xfsCap = { ...mountCap(), mount: { fs_type: 'xfs', mount_flags: [], volume_mount_group: '' } };
-    const b = (await create('b', { sizeLimit: 'image' }, { capacity_range: range(GiB), volume_capabilities: [xfsCap] })).volume!.volume_id;
+    const b = (await create('b', { sizeLimit: 'image' }, { capacity_range: range(GiB), volume_capabilities: [xfsCap] })).volume!.volume_id!;
     expect([(await recordOf(a))['fsType'], (await recordOf(b))['fsType']]).toEqual(['ext4', 'xfs']);
     expect(d.filesystems.made.map((m) => m.fsType)).toEqual(['ext4', 'xfs']);
   });
@@ -89,9 +89,9 @@ describe('CreateVolume with sizeLimit', () => {
   });
 
   it('restores a directory snapshot into a quota volume, but not into an image (INVALID_ARGUMENT)', async () => {
-    const src = (await create('src', {})).volume!.volume_id;
+    const src = (await create('src', {})).volume!.volume_id!;
     const snap = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: src, secrets: {}, parameters: {} });
-    const source = { type: 'snapshot' as const, snapshot: { snapshot_id: snap.snapshot!.snapshot_id } };
+    const source = { type: 'snapshot' as const, snapshot: { snapshot_id: snap.snapshot!.snapshot_id! } };
     const quota = await create('q', { sizeLimit: 'quota' }, { volume_content_source: source });
     expect(quota.volume!.volume_context).toEqual({ 'hostpath.csi.dev/kind': 'quota' });
     await expectCode(create('i', { sizeLimit: 'image' }, { volume_content_source: source }), status.INVALID_ARGUMENT);
@@ -100,20 +100,20 @@ describe('CreateVolume with sizeLimit', () => {
 
 describe('ControllerExpandVolume per kind', () => {
   it('raises a quota volume\'s limit', async () => {
-    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id;
+    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id!;
     const res = await invoke(d.controller.ControllerExpandVolume, expandVolumeRequest(id, range(128n * MiB)));
     expect(res).toEqual({ capacity_bytes: String(128n * MiB), node_expansion_required: false });
     expect(d.quotas.limits.get(PROJECT_ID_BASE)).toBe(128n * MiB);
   });
 
   it('grows an image and asks the node to grow its filesystem', async () => {
-    const id = (await create('a', { sizeLimit: 'image' })).volume!.volume_id;
+    const id = (await create('a', { sizeLimit: 'image' })).volume!.volume_id!;
     const res = await invoke(d.controller.ControllerExpandVolume, expandVolumeRequest(id, range(128n * MiB)));
     expect(res).toEqual({ capacity_bytes: String(128n * MiB), node_expansion_required: true });
   });
 
   it('refuses a limit_bytes below the current size with OUT_OF_RANGE', async () => {
-    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id;
+    const id = (await create('a', { sizeLimit: 'quota' })).volume!.volume_id!;
     await expectCode(invoke(d.controller.ControllerExpandVolume, expandVolumeRequest(id, range(MiB, MiB))), status.OUT_OF_RANGE);
   });
 });

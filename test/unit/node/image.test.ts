@@ -29,7 +29,7 @@ let target: string;
 async function setUp(flags: Record<string, string> = {}): Promise<void> {
   d = await startDriver(flags);
   const res = await invoke(d.controller.CreateVolume, createVolumeRequest('pv', { capacity_range: range(64n * MiB), parameters: { sizeLimit: 'image' } }));
-  id = res.volume!.volume_id;
+  id = res.volume!.volume_id!;
   staging = path.join(d.dir, 'kubelet', 'staging', id);
   target = path.join(d.dir, 'kubelet', 'pods', 'pod-1', 'mount');
 }
@@ -145,7 +145,7 @@ describe('node-driven expansion (--controller-expansion=false)', () => {
   });
 
   it('raises a quota volume\'s limit from the node', async () => {
-    const q = (await invoke(d.controller.CreateVolume, createVolumeRequest('q', { capacity_range: range(64n * MiB), parameters: { sizeLimit: 'quota' } }))).volume!.volume_id;
+    const q = (await invoke(d.controller.CreateVolume, createVolumeRequest('q', { capacity_range: range(64n * MiB), parameters: { sizeLimit: 'quota' } }))).volume!.volume_id!;
     const qStaging = path.join(d.dir, 'kubelet', 'staging', q);
     await invoke(d.node.NodeStageVolume, stageRequest(q, qStaging));
     await invoke(d.node.NodeExpandVolume, nodeExpandRequest(q, qStaging, range(256n * MiB)));
