@@ -50,6 +50,13 @@ const SIDECAR_ROLES: Record<string, { clusterRole: string; role: string }> = {
 const SOCKET_DIR_IN_POD = '/csi';
 const SOCKET_IN_POD = '/csi/csi.sock';
 
+interface StorageClassObj extends K8sObject {
+  parameters?: Record<string, string>;
+  reclaimPolicy?: string;
+  volumeBindingMode?: string;
+  allowVolumeExpansion?: boolean;
+}
+
 interface Binding extends K8sObject {
   subjects: { kind: string; name: string; namespace?: string }[];
   roleRef: { kind: string; name: string };
@@ -178,9 +185,22 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
       expect(flag(driver().args, 'driver-name')).toBe(exp.driverName);
       for (const sc of ofKind(objects, 'StorageClass')) expect(sc.provisioner).toBe(exp.driverName);
       for (const vsc of ofKind(objects, 'VolumeSnapshotClass')) expect(vsc.driver).toBe(exp.driverName);
-      expect(ofKind(objects, 'StorageClass')).toHaveLength(1);
       expect(ofKind(objects, 'VolumeSnapshotClass')).toHaveLength(1);
       expect(path.posix.basename(hostPathAt(pod, driver(), SOCKET_DIR_IN_POD).path)).toBe(exp.driverName);
+    });
+
+    it('offers one class per sizeLimit: none (no parameters), quota and image', () => {
+      const classes = ofKind(objects, 'StorageClass') as StorageClassObj[];
+      const byName = [...classes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+      expect(byName.map((c) => [c.metadata.name, c.parameters ?? {}])).toEqual([
+        ['hostpath-csi', {}],
+        ['hostpath-csi-image', { sizeLimit: 'image', 'csi.storage.k8s.io/fstype': 'ext4' }],
+        ['hostpath-csi-quota', { sizeLimit: 'quota' }],
+      ]);
+      for (const c of classes) {
+        expect(c.reclaimPolicy, c.metadata.name).toBe('Delete');
+        expect(c.volumeBindingMode, c.metadata.name).toBe(exp.form === 'single-node' ? 'Immediate' : 'WaitForFirstConsumer');
+      }
     });
 
     it("takes the node ID from the pod's node name", () => {
@@ -218,7 +238,7 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         expect(flag(prov, 'extra-create-metadata')).toBe('');
         expect(hasContainer(pod, 'csi-resizer')).toBe(true);
         expect(hasContainer(pod, 'csi-snapshotter')).toBe(true);
-        expect(one(objects, 'StorageClass').allowVolumeExpansion).toBe(true);
+        for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);
       });
     } else {
       it('runs a DaemonSet whose provisioner and snapshotter handle only their own node', () => {
@@ -243,10 +263,11 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
       });
 
       it('binds volumes when the first pod is scheduled, and offers no expansion without a per-node resizer', () => {
-        const sc = one(objects, 'StorageClass');
-        expect(sc.volumeBindingMode).toBe('WaitForFirstConsumer');
         expect(hasContainer(pod, 'csi-resizer')).toBe(false);
-        expect(sc.allowVolumeExpansion).toBe(false);
+        for (const sc of ofKind(objects, 'StorageClass')) {
+          expect(sc.volumeBindingMode, sc.metadata.name).toBe('WaitForFirstConsumer');
+          expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(false);
+        }
       });
     }
   });

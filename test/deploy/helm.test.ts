@@ -75,7 +75,7 @@ describe.skipIf(skip)(`helm chart values${NEEDS_TOOLS}`, () => {
 
   it('makes the classes the cluster defaults when asked', () => {
     const objects = helmTemplate({ 'storageClass.isDefault': 'true', 'volumeSnapshotClass.isDefault': 'true' });
-    const sc = objects.find((o) => o.kind === 'StorageClass')!;
+    const sc = objects.find((o) => o.kind === 'StorageClass' && o.metadata.name === 'hostpath-csi')!;
     const vsc = objects.find((o) => o.kind === 'VolumeSnapshotClass')!;
     expect(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']).toBe('true');
     expect(vsc.metadata.annotations?.['snapshot.storage.kubernetes.io/is-default-class']).toBe('true');
@@ -92,8 +92,20 @@ describe.skipIf(skip)(`helm chart values${NEEDS_TOOLS}`, () => {
   });
 
   it('leaves out the classes when told to', () => {
-    const kinds = helmTemplate({ 'storageClass.create': 'false', 'volumeSnapshotClass.create': 'false' }).map((o) => o.kind);
+    const kinds = helmTemplate({
+      'storageClass.create': 'false',
+      'storageClass.quota.create': 'false',
+      'storageClass.image.create': 'false',
+      'volumeSnapshotClass.create': 'false',
+    }).map((o) => o.kind);
     expect(kinds).not.toContain('StorageClass');
     expect(kinds).not.toContain('VolumeSnapshotClass');
+  });
+
+  it('makes the image class with the filesystem asked for, and only the classes asked for', () => {
+    const objects = helmTemplate({ 'storageClass.quota.create': 'false', 'storageClass.image.fsType': 'xfs' });
+    const classes = objects.filter((o) => o.kind === 'StorageClass');
+    expect(classes.map((c) => c.metadata.name).sort()).toEqual(['hostpath-csi', 'hostpath-csi-image']);
+    expect(classes.find((c) => c.metadata.name === 'hostpath-csi-image')!['parameters']).toEqual({ sizeLimit: 'image', 'csi.storage.k8s.io/fstype': 'xfs' });
   });
 });
