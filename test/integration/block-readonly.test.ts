@@ -10,9 +10,13 @@ const run = promisify(execFile);
 const scratch = new Scratch();
 const blockCap = { block: {}, access_mode: { mode: 'SINGLE_NODE_MULTI_WRITER' as const } };
 
-async function loopCount(): Promise<number> {
-  const { stdout } = await run('losetup', ['--list', '--noheadings']);
-  return stdout.split('\n').filter(Boolean).length;
+/**
+ * Loop devices backed by files under `root`: loop devices are host-wide, and other test files (and other work on
+ * the host) attach and detach their own meanwhile, so only this test's own are counted.
+ */
+async function loopCount(root: string): Promise<number> {
+  const { stdout } = await run('losetup', ['--list', '--noheadings', '--output', 'BACK-FILE']);
+  return stdout.split('\n').filter((f) => f.trim().startsWith(`${root}/`)).length;
 }
 
 afterAll(async () => {
@@ -25,10 +29,7 @@ describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () 
   let driver: DriverProcess;
   let root: string;
   let volumeId: string;
-  let loopsAtStart: number;
-
   beforeAll(async () => {
-    loopsAtStart = await loopCount();
     root = await scratch.dir();
     driver = await scratch.start({ root });
     const c = driver.clients.controller;
@@ -44,7 +45,7 @@ describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () 
     const c = driver.clients.controller;
     await call(c.DeleteVolume.bind(c), { volume_id: volumeId });
     expect((await driver.stop()).code).toBe(0);
-    expect(await loopCount()).toBe(loopsAtStart);
+    expect(await loopCount(root)).toBe(0);
   });
 
   it('gives the target a read-only device that refuses writes, and detaches it at unpublish', async () => {
@@ -52,7 +53,7 @@ describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () 
     const target = path.join(root, 'pods', 'ro', 'dev');
     const req = { volume_id: volumeId, staging_target_path: path.join(root, 'staging'), target_path: target, volume_capability: blockCap, readonly: true };
     await call(n.NodePublishVolume.bind(n), req);
-    expect(await loopCount()).toBe(loopsAtStart + 2);
+    expect(await loopCount(root)).toBe(2);
     const write = open(target, 'r+').then(async (h) => {
       try {
         await h.write(Buffer.alloc(512, 1), 0, 512, 0);
@@ -62,6 +63,6 @@ describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () 
     });
     await expect(write).rejects.toMatchObject({ code: expect.stringMatching(/^(EROFS|EACCES|EPERM)$/) });
     await call(n.NodeUnpublishVolume.bind(n), { volume_id: volumeId, target_path: target });
-    expect(await loopCount()).toBe(loopsAtStart + 1);
+    expect(await loopCount(root)).toBe(1);
   });
 });
