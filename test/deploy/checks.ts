@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseCommand } from '../../src/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   container,
@@ -217,6 +218,17 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
       expect(port).toBe('9898');
     });
 
+    it("gives the driver arguments its own parser accepts, with the rendered paths and name", () => {
+      // Kubernetes expands $(NODE_NAME) from the pod's env before the driver sees it.
+      const args = (driver().args ?? []).map((a) => a.replace('$(NODE_NAME)', 'node-1'));
+      const parsed = parseCommand(args, {});
+      expect(parsed.kind).toBe('run');
+      if (parsed.kind !== 'run') return;
+      expect(parsed.config.driverName).toBe(exp.driverName);
+      expect(parsed.config.stateDir).toBe(exp.dataDir);
+      expect(parsed.config.nodeId).toBe('node-1');
+    });
+
     it('describes the driver in the CSIDriver object as the driver behaves', () => {
       const spec = one(objects, 'CSIDriver').spec as Record<string, unknown>;
       expect(spec.attachRequired).toBe(exp.attach);
@@ -239,6 +251,7 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         expect(hasContainer(pod, 'csi-resizer')).toBe(true);
         expect(hasContainer(pod, 'csi-snapshotter')).toBe(true);
         for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);
+        expect(flag(driver().args, 'controller-expansion')).toBeUndefined();
       });
     } else {
       it('runs a DaemonSet whose provisioner and snapshotter handle only their own node', () => {
@@ -262,12 +275,22 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         expect(envFieldRef(snap, 'NODE_NAME')).toBe('spec.nodeName');
       });
 
-      it('binds volumes when the first pod is scheduled, and offers no expansion without a per-node resizer', () => {
-        expect(hasContainer(pod, 'csi-resizer')).toBe(false);
+      it('binds volumes when the first pod is scheduled', () => {
         for (const sc of ofKind(objects, 'StorageClass')) {
           expect(sc.volumeBindingMode, sc.metadata.name).toBe('WaitForFirstConsumer');
-          expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(false);
         }
+      });
+
+      it('expands on the node: one leader-elected resizer, no controller expansion, no modify', () => {
+        // external-resizer has no per-node mode: with the controller's EXPAND_VOLUME off it runs its trivial resizer
+        // (PV update only) and kubelet calls NodeExpandVolume on the volume's node.
+        expect(flag(driver().args, 'controller-expansion')).toBe('false');
+        const resizer = container(pod, 'csi-resizer');
+        expect(flag(resizer.args, 'leader-election')).toBe('');
+        expect(flag(resizer.args, 'leader-election-namespace')).toBe('$(NAMESPACE)');
+        expect(envFieldRef(resizer, 'NAMESPACE')).toBe('metadata.namespace');
+        expect(flag(resizer.args, 'feature-gates')).toBe('VolumeAttributesClass=false');
+        for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);
       });
     }
   });

@@ -137,20 +137,17 @@ wait_ready hostpath-restore-pod
 expect "restore holds the data at snapshot time" "$(in_pod hostpath-restore-pod 'cat /data/file')" first
 expect "the source keeps its newer data" "$(in_pod hostpath-pod 'cat /data/file')" second
 
-if [ "$form" = distributed ]; then
-  log "expansion: skipped (the distributed form has no per-node external-resizer; see docs/kubernetes.md)"
-else
-  log "online expansion of a block volume"
-  kubectl apply -f "$ex/expansion.yaml"
-  wait_ready hostpath-expand-pod
-  write_past='printf grown | dd of=/dev/xvda bs=1M seek=96 conv=notrunc 2>/dev/null && sync'
-  in_pod hostpath-expand-pod "$write_past" && fail "wrote at 96Mi into a 64Mi volume"
-  kubectl patch pvc hostpath-expand-pvc -p '{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}'
-  kubectl wait pvc/hostpath-expand-pvc --for=jsonpath='{.status.capacity.storage}'=128Mi --timeout=180s
-  for _ in $(seq 30); do in_pod hostpath-expand-pod "$write_past" && break; sleep 2; done
-  expect "a write past the old end lands after expansion" \
-    "$(in_pod hostpath-expand-pod 'dd if=/dev/xvda bs=1M skip=96 count=1 2>/dev/null | head -c 5')" grown
-fi
+# In the distributed form the resizer only marks the PV and kubelet's NodeExpandVolume grows the volume.
+log "online expansion of a block volume"
+kubectl apply -f "$ex/expansion.yaml"
+wait_ready hostpath-expand-pod
+write_past='printf grown | dd of=/dev/xvda bs=1M seek=96 conv=notrunc 2>/dev/null && sync'
+in_pod hostpath-expand-pod "$write_past" && fail "wrote at 96Mi into a 64Mi volume"
+kubectl patch pvc hostpath-expand-pvc -p '{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}'
+kubectl wait pvc/hostpath-expand-pvc --for=jsonpath='{.status.capacity.storage}'=128Mi --timeout=180s
+for _ in $(seq 30); do in_pod hostpath-expand-pod "$write_past" && break; sleep 2; done
+expect "a write past the old end lands after expansion" \
+  "$(in_pod hostpath-expand-pod 'dd if=/dev/xvda bs=1M skip=96 count=1 2>/dev/null | head -c 5')" grown
 
 log "inline ephemeral volume"
 kubectl apply -f "$ex/ephemeral-pod.yaml"

@@ -71,6 +71,10 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - --state-dir={{ .Values.dataDir }}
     - --mode=all
     - --enable-attach={{ include "hostpath-csi.attach" . | eq "true" }}
+    {{- if eq .Values.form "distributed" }}
+    # Expansion is node-driven here: the leader-elected csi-resizer only marks the PV; kubelet calls NodeExpandVolume.
+    - --controller-expansion=false
+    {{- end }}
     - --log-level={{ .Values.logLevel }}
   env:
     - name: NODE_NAME
