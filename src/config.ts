@@ -32,6 +32,11 @@ export interface Config {
   readonly logLevel: string;
   readonly logFormat: LogFormat;
   readonly socketMode: number;
+  /**
+   * Target and staging paths must lie strictly under this directory (kubelet's root directory): a request naming any
+   * other path is refused before the driver touches it.
+   */
+  readonly allowedPathRoot: string;
   readonly version: string;
 }
 
@@ -65,6 +70,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'log-level', env: 'HOSTPATH_CSI_LOG_LEVEL', help: 'trace, debug, info, warn, error', fallback: () => 'info' },
   { name: 'log-format', env: 'HOSTPATH_CSI_LOG_FORMAT', help: 'json or pretty', fallback: () => 'json' },
   { name: 'socket-mode', env: 'HOSTPATH_CSI_SOCKET_MODE', help: 'permissions of the socket file, octal (never world-writable)', fallback: () => '0660' },
+  { name: 'allowed-path-root', env: 'HOSTPATH_CSI_ALLOWED_PATH_ROOT', help: 'target and staging paths must be under this directory (kubelet --root-dir)', fallback: () => '/var/lib/kubelet' },
 ];
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
@@ -136,6 +142,7 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     logLevel: parseLogLevel(raw('log-level')),
     logFormat: parseEnum('log-format', raw('log-format'), ['json', 'pretty'] as const),
     socketMode: parseSocketMode(raw('socket-mode')),
+    allowedPathRoot: parseAllowedPathRoot(raw('allowed-path-root')),
     version,
   });
 }
@@ -168,6 +175,13 @@ function parseDriverName(name: string): string {
 function parseStateDir(dir: string): string {
   if (dir === '' || dir.includes('\0')) throw new ConfigError('--state-dir: must be a path');
   return path.resolve(dir);
+}
+
+function parseAllowedPathRoot(dir: string): string {
+  if (!path.isAbsolute(dir) || dir.includes('\0') || dir.split('/').includes('..')) {
+    throw new ConfigError(`--allowed-path-root ${JSON.stringify(dir)}: must be an absolute path without '..'`);
+  }
+  return path.normalize(dir).replace(/(.)\/+$/, '$1');
 }
 
 function parseEnum<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

@@ -6,6 +6,7 @@ import type { Capability } from '../validate/capability';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
 import { dirUsage } from '../volumes/dir-backend';
 import type { NodeVolumeRecord } from '../volumes/model';
+import { confineToAllowedRoot } from './confine';
 import { mountStateAt } from './mounts';
 import { nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
@@ -35,6 +36,7 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const existing = deps.nodeRecords.get(cmd.volumeId);
     if (existing && !existing.ephemeral) throw new FailedPreconditionError(`volume ${cmd.volumeId} is a persistent volume, not an inline one`);
+    await confineToAllowedRoot('target_path', cmd.targetPath, deps.config.allowedPathRoot);
     const atTarget = await mountStateAt(deps, cmd.targetPath, cmd.volumeId);
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
     const record: NodeVolumeRecord = existing ?? { id: cmd.volumeId, stagingPath: null, loopDevice: null, targets: {}, ephemeral: { capacityBytes: cmd.sizeBytes.toString() } };

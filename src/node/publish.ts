@@ -9,6 +9,7 @@ import { dropEphemeralIfUnused } from './ephemeral';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 import { checkAccessType, emptyNodeRecord, saveOrDrop } from './stage';
+import { confineToAllowedRoot } from './confine';
 
 export interface PublishCommand {
   volumeId: string;
@@ -23,6 +24,7 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
+    await confineToAllowedRoot('target_path', cmd.targetPath, deps.config.allowedPathRoot);
     const readonly = cmd.readonly || isReadOnlyMode(cmd.capability.mode);
     const record = deps.nodeRecords.get(vol.id) ?? emptyNodeRecord(vol.id);
     const atTarget = await mountStateAt(deps, cmd.targetPath, vol.id);
@@ -93,6 +95,7 @@ async function checkSingleWriter(deps: NodeDeps, record: NodeVolumeRecord, cmd: 
  */
 export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    await confineToAllowedRoot('target_path', targetPath, deps.config.allowedPathRoot);
     const left = await unmountVolumeAt(deps, targetPath, volumeId);
     if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
     await removeTarget(targetPath);

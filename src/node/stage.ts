@@ -5,6 +5,7 @@ import { readRecordFile } from '../state/record-store';
 import type { Capability } from '../validate/capability';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
 import { detachLoops, ensureLoop } from './block';
+import { confineToAllowedRoot } from './confine';
 import { stageImage } from './image';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
@@ -34,6 +35,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
+    await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
     if (vol.accessType === 'block') return stageBlock(deps, vol, record, cmd.stagingPath, log);
     if (vol.kind === 'image') return stageImage(deps, vol, record, cmd.stagingPath, cmd.capability, log);
@@ -80,6 +82,7 @@ async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRe
  */
 export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
+    await confineToAllowedRoot('staging_target_path', stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(volumeId);
     const vol = await volumeIfKnown(deps, volumeId);
     const onLoop = vol?.accessType === 'block' || vol?.kind === 'image' || Boolean(record?.loopDevice);

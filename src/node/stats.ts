@@ -15,7 +15,7 @@ import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './nod
  */
 async function volumeMountedAt(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeRecord> {
   const vol = await loadVolume(deps, volumeId);
-  const problem = hostPathProblem(volumePath);
+  const problem = hostPathProblem(volumePath, deps.config.allowedPathRoot);
   if (problem) throw new NotFoundError(`volume_path ${problem}`);
   if ((await mountStateAt(deps, volumePath.replace(/\/+$/, ''), volumeId)) !== 'ours') {
     throw new NotFoundError(`volume ${volumeId} is not mounted at ${volumePath}`);
@@ -27,7 +27,7 @@ async function volumeMountedAt(deps: NodeDeps, volumeId: string, volumePath: str
 async function inlineMountedAt(deps: NodeDeps, volumeId: string, volumePath: string): Promise<NodeVolumeRecord | null> {
   const record = deps.nodeRecords.get(volumeId);
   if (!record?.ephemeral) return null;
-  if (hostPathProblem(volumePath) || (await mountStateAt(deps, volumePath.replace(/\/+$/, ''), volumeId)) !== 'ours') {
+  if (hostPathProblem(volumePath, deps.config.allowedPathRoot) || (await mountStateAt(deps, volumePath.replace(/\/+$/, ''), volumeId)) !== 'ours') {
     throw new NotFoundError(`inline volume ${volumeId} is not mounted at ${volumePath}`);
   }
   return record;

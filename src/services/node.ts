@@ -32,12 +32,12 @@ export function nodeInfo(config: Config): NodeGetInfoResponse {
 export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers {
   return {
     NodeStageVolume: unary(ctx, 'NodeStageVolume', async (req, log) => {
-      await stageVolume(deps, parseNodeStage(req), log);
+      await stageVolume(deps, parseNodeStage(req, deps.config), log);
       return {};
     }),
     NodeUnstageVolume: unary(ctx, 'NodeUnstageVolume', async (req, log) => {
       const volumeId = validateObjectId('volume_id', req.volume_id);
-      await unstageVolume(deps, volumeId, validateHostPath('staging_target_path', req.staging_target_path), log);
+      await unstageVolume(deps, volumeId, validateHostPath('staging_target_path', req.staging_target_path, deps.config.allowedPathRoot), log);
       return {};
     }),
     NodePublishVolume: unary(ctx, 'NodePublishVolume', async (req, log) => {
@@ -48,7 +48,7 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
     }),
     NodeUnpublishVolume: unary(ctx, 'NodeUnpublishVolume', async (req, log) => {
       const volumeId = validateObjectId('volume_id', req.volume_id);
-      await unpublishVolume(deps, volumeId, validateHostPath('target_path', req.target_path), log);
+      await unpublishVolume(deps, volumeId, validateHostPath('target_path', req.target_path, deps.config.allowedPathRoot), log);
       return {};
     }),
     NodeGetVolumeStats: unary(ctx, 'NodeGetVolumeStats', async (req): Promise<NodeGetVolumeStatsResponse> => {

@@ -36,20 +36,31 @@ export function validateNodeId(field: string, id: string): string {
   return id;
 }
 
-/** Why a host path given by the CO is unusable, or null when it is a clean absolute path other than `/`. */
-export function hostPathProblem(p: string): string | null {
+/** True when `p` (normalised) lies strictly below `root`; `/` as the root admits every other absolute path. */
+export function isStrictlyUnder(p: string, root: string): boolean {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return p !== root && p.startsWith(prefix);
+}
+
+/**
+ * Why a host path given by the CO is unusable, or null when it is a clean absolute path strictly under
+ * `allowedRoot` (--allowed-path-root: kubelet's directory; the driver never mounts or creates anything elsewhere).
+ */
+export function hostPathProblem(p: string, allowedRoot: string): string | null {
   if (p.includes('\0')) return 'contains a NUL byte';
   if (Buffer.byteLength(p) > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
   if (!path.isAbsolute(p)) return 'is not an absolute path';
   if (p.split('/').includes('..')) return "contains '..'";
-  if (path.normalize(p) === '/') return 'is the root directory';
+  const normal = path.normalize(p).replace(/(.)\/+$/, '$1');
+  if (normal === '/') return 'is the root directory';
+  if (!isStrictlyUnder(normal, allowedRoot)) return `is not under the allowed root ${allowedRoot} (--allowed-path-root)`;
   return null;
 }
 
-/** A target or staging path: absolute, no `..`, no NUL, not `/`. Returns it normalised (no trailing slash). */
-export function validateHostPath(field: string, p: string): string {
+/** A target or staging path: absolute, no `..`, no NUL, under the allowed root. Returns it normalised (no trailing slash). */
+export function validateHostPath(field: string, p: string, allowedRoot: string): string {
   requireField(field, p);
-  const problem = hostPathProblem(p);
+  const problem = hostPathProblem(p, allowedRoot);
   if (problem) throw new InvalidArgumentError(`${field} ${problem}`);
   return path.normalize(p).replace(/\/+$/, '');
 }

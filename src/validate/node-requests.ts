@@ -9,10 +9,10 @@ import { parseCapability } from './capability';
 import { requireField, validateHostPath, validateObjectId } from './fields';
 import { parseQuantity } from './quantity';
 
-export function parseNodeStage(req: NodeStageVolumeRequest__Output): StageCommand {
+export function parseNodeStage(req: NodeStageVolumeRequest__Output, config: Config): StageCommand {
   return {
     volumeId: validateObjectId('volume_id', req.volume_id),
-    stagingPath: validateHostPath('staging_target_path', req.staging_target_path),
+    stagingPath: validateHostPath('staging_target_path', req.staging_target_path, config.allowedPathRoot),
     capability: parseCapability('volume_capability', req.volume_capability),
   };
 }
@@ -21,7 +21,7 @@ export type NodePublish = { kind: 'persistent'; cmd: PublishCommand } | { kind: 
 
 export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: Config): NodePublish {
   const volumeId = validateObjectId('volume_id', req.volume_id);
-  const targetPath = validateHostPath('target_path', req.target_path);
+  const targetPath = validateHostPath('target_path', req.target_path, config.allowedPathRoot);
   const capability = parseCapability('volume_capability', req.volume_capability);
   if (req.volume_context[EPHEMERAL_CONTEXT_KEY] === 'true') {
     if (capability.accessType === 'block') throw new InvalidArgumentError('inline (ephemeral) volumes are filesystem volumes only');
@@ -30,7 +30,7 @@ export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: 
   }
   // We advertise STAGE_UNSTAGE_VOLUME, so the CO must name the staging path (CSI spec, NodePublishVolume).
   if (req.staging_target_path === '') throw new InvalidArgumentError('staging_target_path is required: this driver stages volumes');
-  const stagingPath = validateHostPath('staging_target_path', req.staging_target_path);
+  const stagingPath = validateHostPath('staging_target_path', req.staging_target_path, config.allowedPathRoot);
   if (stagingPath === targetPath) throw new InvalidArgumentError('target_path must differ from staging_target_path');
   return { kind: 'persistent', cmd: { volumeId, targetPath, stagingPath, capability, readonly: req.readonly } };
 }

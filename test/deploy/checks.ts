@@ -174,6 +174,10 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
       expect(bidirectional.length, 'only the driver propagates mounts to the host').toBe(2);
     });
 
+    it("confines the driver's target and staging paths to kubelet's directory", () => {
+      expect(driver().env?.find((e) => e.name === 'HOSTPATH_CSI_ALLOWED_PATH_ROOT')?.value).toBe(exp.kubeletDir);
+    });
+
     it('runs the driver privileged, with /dev and its state directory from the host', () => {
       expect(driver().securityContext?.privileged).toBe(true);
       expect(hostPathAt(pod, driver(), '/dev').path).toBe('/dev');

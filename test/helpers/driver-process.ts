@@ -25,6 +25,8 @@ export interface DriverOptions {
   nodeId?: string;
   mode?: 'controller' | 'node' | 'all';
   logLevel?: string;
+  /** --allowed-path-root; default `root`. */
+  allowedPathRoot?: string;
   extraArgs?: readonly string[];
 }
 
@@ -130,6 +132,8 @@ export function driverArgs(opts: DriverOptions): { args: string[]; socketPath: s
     `--node-id=${nodeId}`,
     `--mode=${opts.mode ?? 'all'}`,
     `--log-level=${opts.logLevel ?? 'debug'}`,
+    // Tests put their target and staging paths under their own temp dir, which stands in for kubelet's directory.
+    `--allowed-path-root=${opts.allowedPathRoot ?? opts.root}`,
     ...(opts.extraArgs ?? []),
   ];
   return { args, socketPath, stateDir, nodeId };

@@ -251,7 +251,8 @@ export interface TestDriver {
 /** Builds controller and node deps over one fresh state dir, loads and reconciles state, and returns ready handlers. */
 export async function startDriver(flags: Readonly<Record<string, string>> = {}): Promise<TestDriver> {
   const dir = await makeTempDir();
-  const config = testConfig({ 'state-dir': path.join(dir, 'state'), ...flags });
+  // Node tests put staging and target paths under <dir>/kubelet, as kubelet does under its root directory.
+  const config = testConfig({ 'state-dir': path.join(dir, 'state'), 'allowed-path-root': path.join(dir, 'kubelet'), ...flags });
   const log = silentLogger();
   const layout = new StateLayout(config.stateDir);
   const syncer = new DirSyncer();

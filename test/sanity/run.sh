@@ -61,7 +61,7 @@ make_quota_state_dir() {
 start_driver() { # name socket mode extra-args...
   local name=$1 socket=$2 mode=$3; shift 3
   node dist/main.js --endpoint "unix://$socket" --state-dir "$work/state" --mode "$mode" --node-id sanity-node \
-    --max-volumes-per-node 8 --mutable-parameters "$mutable_keys" --log-level debug "$@" \
+    --max-volumes-per-node 8 --mutable-parameters "$mutable_keys" --log-level debug --allowed-path-root "$work" "$@" \
     >"$out/driver-$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -S "$socket" ] && return 0; sleep 0.1; done

@@ -36,6 +36,7 @@ describe('parseCommand: defaults and precedence', () => {
       logLevel: 'info',
       logFormat: 'json',
       socketMode: 0o660,
+      allowedPathRoot: '/var/lib/kubelet',
       version: readPackageVersion(),
     });
     expect([...config.mutableParameters]).toEqual([]);
@@ -104,6 +105,8 @@ describe('parseCommand: bad values throw a one-line ConfigError', () => {
     ['a world-writable socket mode', ['--socket-mode', '0666'], /world-writable/],
     ['a world-writable socket mode without the leading 0', ['--socket-mode', '777'], /world-writable/],
     ['a non-octal socket mode', ['--socket-mode', '0689'], /--socket-mode/],
+    ['a relative allowed path root', ['--allowed-path-root', 'var/lib/kubelet'], /--allowed-path-root/],
+    ["an allowed path root with '..'", ['--allowed-path-root', '/var/lib/../kubelet'], /--allowed-path-root/],
     ['a relative endpoint', ['--endpoint', 'csi.sock'], /--endpoint/],
     ['a relative unix: endpoint', ['--endpoint', 'unix:csi.sock'], /--endpoint/],
     ['a non-unix endpoint', ['--endpoint', 'tcp://127.0.0.1:10000'], /--endpoint/],

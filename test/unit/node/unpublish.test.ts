@@ -45,7 +45,7 @@ describe('NodeUnpublishVolume', () => {
   });
 
   it('succeeds for a target that never existed', async () => {
-    await expect(unpublish(id, path.join(d.dir, 'nowhere'))).resolves.toEqual({});
+    await expect(unpublish(id, path.join(d.dir, 'kubelet', 'nowhere'))).resolves.toEqual({});
   });
 
   it('succeeds for an unknown volume with no mount and removes its empty target dir (state loss must not wedge pod deletion)', async () => {

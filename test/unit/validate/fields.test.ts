@@ -56,8 +56,10 @@ describe('validateNodeId', () => {
 });
 
 describe('host paths', () => {
+  const ROOT = '/var/lib/kubelet';
+
   it('normalises a clean absolute path and strips trailing slashes', () => {
-    expect(validateHostPath('target_path', '/var/lib/kubelet//pods/x/')).toBe('/var/lib/kubelet/pods/x');
+    expect(validateHostPath('target_path', '/var/lib/kubelet//pods/x/', ROOT)).toBe('/var/lib/kubelet/pods/x');
   });
 
   it.each([
@@ -67,17 +69,26 @@ describe('host paths', () => {
     ['//', 'is the root directory'],
     ['/a\0b', 'contains a NUL byte'],
     ['/' + 'a'.repeat(4096), 'is longer than 4096 bytes'],
+    ['/etc/kubernetes', 'is not under the allowed root /var/lib/kubelet (--allowed-path-root)'],
+    ['/var/lib/kubelet', 'is not under the allowed root /var/lib/kubelet (--allowed-path-root)'],
+    ['/var/lib/kubelet/', 'is not under the allowed root /var/lib/kubelet (--allowed-path-root)'],
+    ['/var/lib/kubelet-other/pods', 'is not under the allowed root /var/lib/kubelet (--allowed-path-root)'],
   ])('%j is refused because it %s', (p, problem) => {
-    expect(hostPathProblem(p)).toBe(problem);
-    expect(() => validateHostPath('target_path', p)).toThrow(InvalidArgumentError);
+    expect(hostPathProblem(p, ROOT)).toBe(problem);
+    expect(() => validateHostPath('target_path', p, ROOT)).toThrow(InvalidArgumentError);
   });
 
   it('allows ".." inside a file name (only a whole component is an escape)', () => {
-    expect(hostPathProblem('/var/lib/a..b')).toBeNull();
+    expect(hostPathProblem('/var/lib/kubelet/a..b', ROOT)).toBeNull();
+  });
+
+  it('admits every absolute path other than / when the allowed root is /', () => {
+    expect(hostPathProblem('/etc/kubernetes', '/')).toBeNull();
+    expect(hostPathProblem('/', '/')).toBe('is the root directory');
   });
 
   it('rejects an empty path as required', () => {
-    expect(() => validateHostPath('target_path', '')).toThrow(/target_path is required/);
+    expect(() => validateHostPath('target_path', '', ROOT)).toThrow(/target_path is required/);
   });
 });
 

@@ -81,6 +81,9 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
       valueFrom:
         fieldRef:
           fieldPath: spec.nodeName
+    # Target and staging paths outside kubelet's directory are refused.
+    - name: HOSTPATH_CSI_ALLOWED_PATH_ROOT
+      value: {{ $kubelet }}
   securityContext:
     # Bind mounts into kubelet's directories and loop devices need a privileged container.
     privileged: true
