@@ -31,6 +31,22 @@ export async function attachReadOnlyLoop(deps: NodeDeps, volumeId: string, log: 
   return device;
 }
 
+/**
+ * Detaches the read-only loop devices of a volume that no mount shows: the one of a target just unmounted, or one
+ * left by a crash between attaching it and binding it. A loop device is found by its backing file, never by a name
+ * remembered in a record: after a reboot the kernel gives that name to whoever attaches next.
+ */
+export async function detachUnusedReadOnlyLoops(deps: NodeDeps, volumeId: string, log: Logger): Promise<void> {
+  const image = blockImage(deps, volumeId);
+  const readOnly = (await deps.loops.list()).filter((l) => l.file === image && l.readOnly).map((l) => l.device);
+  if (readOnly.length === 0) return;
+  const mounted = new Set((await deps.mounter.list()).map((m) => /^\/(loop\d+)$/.exec(m.root)?.[1]).filter((n) => n !== undefined).map((n) => `/dev/${n}`));
+  for (const device of readOnly.filter((d) => !mounted.has(d))) {
+    await deps.loops.detach(device);
+    log.info({ volumeId, device }, 'read-only loop device detached');
+  }
+}
+
 export async function detachLoops(deps: NodeDeps, volumeId: string, log: Logger): Promise<void> {
   for (const device of await deps.loops.backing(blockImage(deps, volumeId))) {
     await deps.loops.detach(device);

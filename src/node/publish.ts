@@ -4,11 +4,11 @@ import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../e
 import type { Logger } from '../log';
 import { isReadOnlyMode, type Capability } from '../validate/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
-import { attachReadOnlyLoop, currentLoop } from './block';
+import { attachReadOnlyLoop, currentLoop, detachUnusedReadOnlyLoops } from './block';
 import { dropEphemeralIfUnused } from './ephemeral';
-import { mountStateAt, unmountVolumeAt } from './mounts';
+import { mountStateAt, topMountAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
-import { checkAccessType, emptyNodeRecord, saveOrDrop } from './stage';
+import { checkAccessType, emptyNodeRecord, saveOrDrop, volumeIfKnown } from './stage';
 import { confineToAllowedRoot } from './confine';
 
 export interface PublishCommand {
@@ -29,9 +29,11 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     const record = deps.nodeRecords.get(vol.id) ?? emptyNodeRecord(vol.id);
     const atTarget = await mountStateAt(deps, cmd.targetPath, vol.id);
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
-    if (atTarget === 'ours') return answerExisting(record, cmd, readonly);
+    if (atTarget === 'ours') return answerExisting(deps, record, cmd, readonly);
     await checkSingleWriter(deps, record, cmd);
     const staged = await publishSource(deps, vol, record, cmd.stagingPath);
+    // A crash between attaching a read-only loop device and binding it left one that nothing uses.
+    if (vol.accessType === 'block') await detachUnusedReadOnlyLoops(deps, vol.id, log);
     const ownLoop = vol.accessType === 'block' && readonly ? await attachReadOnlyLoop(deps, vol.id, log) : null;
     try {
       await makeTarget(cmd.targetPath, vol.accessType === 'block');
@@ -69,10 +71,18 @@ async function makeTarget(targetPath: string, block: boolean): Promise<void> {
   await (await open(targetPath, 'a', 0o600)).close();
 }
 
-function answerExisting(record: NodeVolumeRecord, cmd: PublishCommand, readonly: boolean): void {
+async function answerExisting(deps: NodeDeps, record: NodeVolumeRecord, cmd: PublishCommand, readonly: boolean): Promise<void> {
   const known = record.targets[cmd.targetPath];
-  // Mounted but unrecorded (state lost): nothing to compare against; the mount is ours, so it is the same volume.
-  if (!known) return;
+  if (!known) {
+    // Mounted but unrecorded: a crash between the mount and the record, or lost state. The mount is ours, so this is
+    // the same volume; record it now, so that unstage refuses while it is published and the single-writer check sees it.
+    const top = topMountAt(await deps.mounter.list(), cmd.targetPath);
+    const loop = /^\/(loop\d+)$/.exec(top?.root ?? '')?.[1];
+    const ownLoop = loop !== undefined && readonly ? `/dev/${loop}` : null;
+    const target = { readonly, mode: cmd.capability.mode, loopDevice: ownLoop };
+    await deps.nodeRecords.put({ ...record, targets: { ...record.targets, [cmd.targetPath]: target } });
+    return;
+  }
   if (known.readonly !== readonly || known.mode !== cmd.capability.mode) {
     throw new AlreadyExistsError(`volume ${cmd.volumeId} is already published at ${cmd.targetPath} with readonly=${known.readonly}, mode ${known.mode}`);
   }
@@ -100,8 +110,9 @@ export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPa
     if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
     await removeTarget(targetPath);
     const record = deps.nodeRecords.get(volumeId);
-    const ownLoop = record?.targets[targetPath]?.loopDevice;
-    if (ownLoop) await deps.loops.detach(ownLoop).catch((err: unknown) => log.warn({ err, ownLoop }, 'read-only loop device already gone'));
+    if (record?.loopDevice || record?.targets[targetPath]?.loopDevice || (await volumeIfKnown(deps, volumeId))?.accessType === 'block') {
+      await detachUnusedReadOnlyLoops(deps, volumeId, log);
+    }
     if (record) {
       const targets = { ...record.targets };
       delete targets[targetPath];

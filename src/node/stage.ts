@@ -71,7 +71,7 @@ async function refuseSecondStagingPath(deps: NodeDeps, record: NodeVolumeRecord,
 }
 
 /** The controller's record if it is still there (unstage must work after the volume's record is gone). */
-async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
+export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
   return readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord).catch(() => null);
 }
 

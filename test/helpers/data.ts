@@ -56,7 +56,7 @@ export async function blockDeviceSize(device: string): Promise<number> {
  * files under them: a leaked loop device would outlive every temp dir.
  */
 export class DataScratch extends Scratch {
-  private readonly roots: string[] = [];
+  readonly roots: string[] = [];
 
   override async dir(): Promise<string> {
     const d = await super.dir();

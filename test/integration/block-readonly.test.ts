@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/csi-client';
-import { isRoot, NEEDS_ROOT, Scratch, type DriverProcess } from '../helpers/driver-process';
+import { DataScratch, loopsBacking } from '../helpers/data';
+import { isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/driver-process';
 
 const run = promisify(execFile);
-const scratch = new Scratch();
+const scratch = new DataScratch();
 const blockCap = { block: {}, access_mode: { mode: 'SINGLE_NODE_MULTI_WRITER' as const } };
 
 /**
@@ -20,9 +21,10 @@ async function loopCount(root: string): Promise<number> {
 }
 
 afterAll(async () => {
-  const { leftMounts, leftDirs } = await scratch.dispose();
+  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
   expect(leftMounts).toEqual([]);
   expect(leftDirs).toEqual([]);
+  expect(leftLoops).toEqual([]);
 });
 
 describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () => {
@@ -64,5 +66,51 @@ describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () 
     await expect(write).rejects.toMatchObject({ code: expect.stringMatching(/^(EROFS|EACCES|EPERM)$/) });
     await call(n.NodeUnpublishVolume.bind(n), { volume_id: volumeId, target_path: target });
     expect(await loopCount(root)).toBe(1);
+  });
+});
+
+/**
+ * Regression (found by the fault harness design review, test/faults): the node record remembered the read-only loop
+ * device of a target by name, and NodeUnpublishVolume detached that name. After a reboot the name means nothing: the
+ * kernel hands the number to whoever attaches next, and unpublishing a target whose pod was deleted while the node
+ * was down detached somebody else's loop device.
+ */
+describe.skipIf(!isRoot)(`NodeUnpublishVolume of a read-only block target after a reboot${NEEDS_ROOT}`, () => {
+  it("leaves alone the loop device that now has the number the target's read-only loop had", async () => {
+    const root = await scratch.dir();
+    const staging = path.join(root, 'staging');
+    const target = path.join(root, 'pods', 'ro', 'dev');
+    const first = await scratch.start({ root });
+    const c = first.clients.controller;
+    const volumeId = (await call(c.CreateVolume.bind(c), { name: 'ro-reboot', capacity_range: { required_bytes: String(8 << 20) }, volume_capabilities: [blockCap] })).volume!.volume_id;
+    const n = first.clients.node;
+    await call(n.NodeStageVolume.bind(n), { volume_id: volumeId, staging_target_path: staging, volume_capability: blockCap });
+    await call(n.NodePublishVolume.bind(n), { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: blockCap, readonly: true });
+    const image = path.join(first.stateDir, 'volumes', volumeId, 'disk.img');
+    const record = JSON.parse(await readFile(path.join(first.stateDir, 'records', 'node', `${volumeId}.json`), 'utf8')) as { targets: Record<string, { loopDevice: string }> };
+    const staleDevice = record.targets[target]!.loopDevice;
+    expect(await loopsBacking(image)).toContain(staleDevice);
+    await first.kill();
+
+    // The reboot: mounts and loop devices are gone. Then someone else attaches the freed number first.
+    await run('umount', ['--', target]);
+    for (const dev of await loopsBacking(image)) await run('losetup', ['--detach', dev]);
+    const sentinel = path.join(root, 'someone-else.img');
+    const h = await open(sentinel, 'w');
+    await h.truncate(1 << 20);
+    await h.close();
+    await run('losetup', [staleDevice, sentinel]);
+    try {
+      const driver = await scratch.start({ root });
+      const n2 = driver.clients.node;
+      // The pod was deleted while the node was down: kubelet only unpublishes.
+      await call(n2.NodeUnpublishVolume.bind(n2), { volume_id: volumeId, target_path: target });
+      expect(await loopsBacking(sentinel)).toEqual([staleDevice]);
+      await call(n2.NodeUnstageVolume.bind(n2), { volume_id: volumeId, staging_target_path: staging });
+      await call(driver.clients.controller.DeleteVolume.bind(driver.clients.controller), { volume_id: volumeId });
+      expect((await driver.stop()).code).toBe(0);
+    } finally {
+      await run('losetup', ['--detach', staleDevice]).catch(() => undefined);
+    }
   });
 });

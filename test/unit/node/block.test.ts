@@ -93,4 +93,22 @@ describe('block volumes on the node', () => {
   it('stage with a mount capability answers INVALID_ARGUMENT', async () => {
     await expectCode(invoke(d.node.NodeStageVolume, stageRequest(id, staging)), status.INVALID_ARGUMENT);
   });
+
+  it('a read-only loop device left by a crash between attach and bind is detached by the retried publish', async () => {
+    await stage();
+    await d.loops.attach(image, { readOnly: true });
+    await invoke(d.node.NodePublishVolume, nodePublishRequest(id, staging, target, { volume_capability: blockCap(), readonly: true }));
+    const readOnly = [...d.loops.attached.values()].filter((l) => l.readOnly);
+    expect(readOnly).toHaveLength(1);
+    expect(d.mounter.binds.at(-1)).toMatchObject({ source: readOnly[0]!.device });
+  });
+
+  it('a retried publish that finds its mount in place but unrecorded (crash before the record) records the target', async () => {
+    await stage();
+    await d.mounter.bind('/dev/loop0', target, { readonly: false, flags: [] });
+    await publish();
+    expect(d.nodeDeps.nodeRecords.get(id)?.targets).toEqual({ [target]: { readonly: false, mode: 'SINGLE_NODE_WRITER', loopDevice: null } });
+    await expectCode(unstage(), status.FAILED_PRECONDITION);
+  });
 });
+
