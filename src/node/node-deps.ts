@@ -8,7 +8,7 @@ import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
 import type { SizeRange } from '../validate/capacity';
-import { readRecordFile, type RecordStore } from '../state/record-store';
+import { findQuarantined, quarantinedError, readRecordFile, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
 import type { StateLayout } from '../volumes/layout';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeKind, type VolumeRecord } from '../volumes/model';
@@ -49,6 +49,10 @@ export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<Volu
     vol = await readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord);
   } catch (err) {
     throw new FailedPreconditionError(`volume ${volumeId} has an unreadable state record: ${(err as Error).message}`);
+  }
+  if (!vol) {
+    const movedTo = await findQuarantined(deps.layout.quarantineDir, deps.layout.volumeRecordsDir, volumeId);
+    if (movedTo !== null) throw quarantinedError('volume', volumeId, movedTo);
   }
   if (!vol || vol.phase === 'deleting') throw new NotFoundError(`volume ${volumeId} does not exist`);
   if (vol.phase === 'creating') throw new AbortedError(`volume ${volumeId} is still being created`);

@@ -16,7 +16,7 @@ import { Attacher } from '../volumes/attach';
 import type { ControllerDeps } from '../volumes/controller-deps';
 import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVolume } from '../volumes/lifecycle';
 import type { VolumeRecord } from '../volumes/model';
-import { checkVolumeCapabilities, describeVolume, getCapacity, listVolumes, type VolumeView } from '../volumes/queries';
+import { checkVolumeCapabilities, describeQuarantined, describeVolume, getCapacity, listVolumes, type QuarantinedView, type VolumeView } from '../volumes/queries';
 import { nodeTopology } from '../volumes/topology';
 import { snapshotHandlers } from './snapshots';
 
@@ -62,7 +62,17 @@ function toContentSource(vol: VolumeRecord): Volume['content_source'] {
   return src.type === 'snapshot' ? { snapshot: { snapshot_id: src.id } } : { volume: { volume_id: src.id } };
 }
 
-function toVolumeEntry(view: VolumeView): ControllerGetVolumeResponse {
+function toVolumeEntry(view: VolumeView | QuarantinedView): ControllerGetVolumeResponse {
+  if ('movedTo' in view) {
+    // CSI spec, VolumeCondition: abnormal, with a message a human can act on; capacity is unknown (0).
+    return {
+      volume: { volume_id: view.volumeId, capacity_bytes: '0', accessible_topology: [nodeTopology(view.nodeId)] },
+      status: {
+        published_node_ids: [],
+        volume_condition: { abnormal: true, message: `the volume's state record was unreadable and was moved to ${view.movedTo}; its data is left in place` },
+      },
+    };
+  }
   return {
     volume: toCsiVolume(view.volume),
     status: { published_node_ids: view.publishedNodeIds, volume_condition: view.condition },
@@ -133,7 +143,9 @@ export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): C
       return { capacity_bytes: result.capacityBytes.toString(), node_expansion_required: result.nodeExpansionRequired };
     }),
     ControllerGetVolume: unary(ctx, 'ControllerGetVolume', async (req) => {
-      const vol = requireReadyVolume(deps, validateObjectId('volume_id', req.volume_id));
+      const quarantined = describeQuarantined(deps, validateObjectId('volume_id', req.volume_id));
+      if (quarantined) return toVolumeEntry(quarantined);
+      const vol = requireReadyVolume(deps, req.volume_id);
       return toVolumeEntry(await describeVolume(deps, vol));
     }),
     ControllerModifyVolume: unary(ctx, 'ControllerModifyVolume', async (req, log) => {

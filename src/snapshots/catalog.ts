@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
-import { RecordStore } from '../state/record-store';
+import { quarantinedError, RecordStore } from '../state/record-store';
 import type { StateLayout } from '../volumes/layout';
 import { parseGroupSnapshotRecord, parseSnapshotRecord, type GroupSnapshotRecord, type SnapshotRecord } from './model';
 
@@ -23,6 +23,17 @@ export class SnapshotCatalog {
     for (const snap of this.snapshots.values()) this.index(snap);
     for (const group of this.groups.values()) this.groupByName.set(group.name, group.id);
     log.info({ snapshots: s.loaded, groupSnapshots: g.loaded, quarantined: s.quarantined.length + g.quarantined.length }, 'snapshot state loaded');
+  }
+
+  /** Where the unreadable record of this snapshot was moved at start-up, if it was. */
+  quarantinedSnapshot(id: string): string | undefined {
+    return this.snapshots.quarantined.get(id);
+  }
+
+  /** As for volumes: a snapshot whose record was unreadable keeps its data and answers FAILED_PRECONDITION. */
+  refuseIfQuarantined(id: string): void {
+    const movedTo = this.quarantinedSnapshot(id);
+    if (movedTo !== undefined) throw quarantinedError('snapshot', id, movedTo);
   }
 
   get(id: string): SnapshotRecord | undefined {

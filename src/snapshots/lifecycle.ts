@@ -76,6 +76,7 @@ export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, o
 
 /** CSI spec, DeleteSnapshot: what does not exist counts as deleted; a group member goes only with its group. */
 export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, log: Logger): Promise<void> {
+  deps.snapshots.refuseIfQuarantined(snapshotId);
   const snap = deps.snapshots.get(snapshotId);
   if (!snap) return;
   await deps.locks.with([snapshotLockKey(snap.id), snapshotNameLockKey(snap.name)], `snapshot ${snap.id}`, async () => {
@@ -95,6 +96,7 @@ export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotR
 }
 
 export function requireReadySnapshot(deps: ControllerDeps, snapshotId: string): SnapshotRecord {
+  deps.snapshots.refuseIfQuarantined(snapshotId);
   const snap = deps.snapshots.get(snapshotId);
   if (!snap || snap.phase === 'deleting') throw new NotFoundError(`snapshot ${snapshotId} does not exist`);
   return snap;

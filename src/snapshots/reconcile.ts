@@ -32,7 +32,7 @@ export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Pro
     else report.deletesFinished++;
   }
   for (const name of await readdir(deps.layout.snapshotsDir)) {
-    if (!deps.snapshots.get(name)) {
+    if (!deps.snapshots.get(name) && deps.snapshots.quarantinedSnapshot(name) === undefined) {
       log.warn({ dir: deps.layout.snapshotDataDir(name) }, 'snapshot directory has no record: left in place');
       report.orphanDirs++;
     }

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import { removeFileDurably, writeFileAtomic } from './atomic-file';
 import type { DirSyncer } from './dir-sync';
@@ -23,6 +24,11 @@ const TEMP_FILE = /\.json\.tmp-\d+-\d+$/;
  */
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();
+  /**
+   * IDs whose record could not be read at start-up, and where the file was moved. The object may still exist (its
+   * data is never touched because of this), so callers answer for it instead of treating it as gone.
+   */
+  readonly quarantined = new Map<string, string>();
 
   constructor(
     readonly dir: string,
@@ -82,12 +88,33 @@ export class RecordStore<T extends { id: string }> {
       report.loaded++;
     } catch (err) {
       await mkdir(this.quarantineDir, { recursive: true, mode: 0o700 });
-      const dest = path.join(this.quarantineDir, `${path.basename(this.dir)}-${id}-${Date.now()}${SUFFIX}`);
+      const dest = path.join(this.quarantineDir, quarantineName(path.basename(this.dir), id, Date.now()));
       await rename(file, dest);
       log.error({ file, movedTo: dest, err: (err as Error).message }, 'state record unreadable: quarantined, data left in place');
       report.quarantined.push(id);
+      this.quarantined.set(id, dest);
     }
   }
+}
+
+function quarantineName(store: string, id: string, at: number): string {
+  return `${store}-${id}-${at}${SUFFIX}`;
+}
+
+/**
+ * Where another process quarantined the record `id` of the store kept in directory `storeDir` (a node process reads
+ * the controller's records from disk and does not share its memory), or null.
+ */
+export async function findQuarantined(quarantineDir: string, storeDir: string, id: string): Promise<string | null> {
+  const prefix = `${path.basename(storeDir)}-${id}-`;
+  const names = await readdir(quarantineDir).catch(() => [] as string[]);
+  const hit = names.find((n) => n.startsWith(prefix) && /^\d+\.json$/.test(n.slice(prefix.length)));
+  return hit === undefined ? null : path.join(quarantineDir, hit);
+}
+
+/** The answer for an object whose record is quarantined: it is not gone (its data is there), and it is not usable. */
+export function quarantinedError(what: string, id: string, movedTo: string): FailedPreconditionError {
+  return new FailedPreconditionError(`${what} ${id} has an unreadable state record, moved to ${movedTo}; its data is left in place until the record is repaired`);
 }
 
 /** Reads one record straight from disk (for a process that does not own the store), or null if absent. */

@@ -89,6 +89,12 @@ export class Attacher {
         await deps.catalog.deleteAttachment(att);
         log.info({ volumeId, nodeId: att.nodeId }, 'volume unpublished from node');
       }
+      // An unreadable attachment record of this volume and node is settled by the CO's unpublish.
+      for (const id of deps.catalog.quarantinedAttachmentsOf(volumeId)) {
+        if ((nodeId === '' || id === attachmentId(volumeId, nodeId)) && deps.catalog.resolveQuarantinedAttachment(id)) {
+          log.warn({ volumeId, nodeId, attachmentId: id }, 'unpublish settled an unreadable (quarantined) attachment record');
+        }
+      }
     });
   }
 }

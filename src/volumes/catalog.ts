@@ -14,8 +14,6 @@ export class VolumeCatalog {
   private readonly byName = new Map<string, string>();
   private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
   private readonly attachCountByNode = new Map<string, number>();
-  /** Volume IDs whose record could not be read at start-up. */
-  readonly quarantined = new Set<string>();
 
   constructor(layout: StateLayout, syncer: DirSyncer) {
     this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer);
@@ -25,10 +23,24 @@ export class VolumeCatalog {
   async load(log: Logger): Promise<void> {
     const v = await this.volumes.load(log);
     const a = await this.attachments.load(log);
-    for (const id of v.quarantined) this.quarantined.add(id);
     for (const vol of this.volumes.values()) this.byName.set(vol.name, vol.id);
     for (const att of this.attachments.values()) this.indexAttachment(att);
     log.info({ volumes: v.loaded, attachments: a.loaded, quarantined: v.quarantined.length + a.quarantined.length }, 'controller state loaded');
+  }
+
+  /** Where the unreadable record of this volume was moved at start-up, if it was. */
+  quarantinedVolume(id: string): string | undefined {
+    return this.volumes.quarantined.get(id);
+  }
+
+  /** Unreadable attachment records of this volume (their IDs start with the volume ID; see attachmentId). */
+  quarantinedAttachmentsOf(volumeId: string): string[] {
+    return [...this.attachments.quarantined.keys()].filter((id) => id.startsWith(`${volumeId}.`));
+  }
+
+  /** ControllerUnpublishVolume settled what an unreadable attachment record said: forget it (the file stays). */
+  resolveQuarantinedAttachment(id: string): boolean {
+    return this.attachments.quarantined.delete(id);
   }
 
   getVolume(id: string): VolumeRecord | undefined {

@@ -6,6 +6,7 @@ import { chooseCapacity, sizeFits, type SizeRange } from '../validate/capacity';
 import { imageFsType, kindFor } from '../validate/size-limit';
 import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
 import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
+import { quarantinedError } from '../state/record-store';
 import { requirementAllowsNode } from './topology';
 
 export interface CreateVolumeCommand {
@@ -29,6 +30,7 @@ interface ResolvedSource {
 
 function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSource {
   if (source.type === 'snapshot') {
+    deps.snapshots.refuseIfQuarantined(source.id);
     const snap = deps.snapshots.get(source.id);
     if (!snap || snap.phase === 'deleting') throw new NotFoundError(`source snapshot ${source.id} does not exist`);
     if (snap.phase !== 'ready') throw new AbortedError(`source snapshot ${source.id} is still being created`);
@@ -192,6 +194,7 @@ async function materialise(deps: ControllerDeps, draft: VolumeRecord, sourceDir:
 }
 
 export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
+  refuseIfQuarantined(deps, volumeId);
   const existing = deps.catalog.getVolume(volumeId);
   // CSI spec, DeleteVolume: a volume that does not exist counts as deleted.
   if (!existing) return;
@@ -199,6 +202,11 @@ export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: 
   await deps.locks.with(keys, `volume ${volumeId}`, async () => {
     const published = deps.catalog.attachmentsOf(volumeId).map((a) => a.nodeId);
     if (published.length > 0) throw new FailedPreconditionError(`volume ${volumeId} is still published to ${published.join(', ')}`);
+    // An unreadable attachment record may say it is published: deleting now could pull the data from under a pod.
+    const unreadable = deps.catalog.quarantinedAttachmentsOf(volumeId);
+    if (unreadable.length > 0) {
+      throw new FailedPreconditionError(`volume ${volumeId} has an unreadable attachment record (quarantined); ControllerUnpublishVolume it first`);
+    }
     await finishDelete(deps, existing, log);
   });
 }
@@ -211,7 +219,17 @@ export async function finishDelete(deps: ControllerDeps, record: VolumeRecord, l
   log.info({ volumeId: record.id }, 'volume deleted');
 }
 
+/**
+ * A volume whose record was unreadable at start-up still has its data: it is neither gone (NOT_FOUND would let a CO
+ * forget it) nor usable. Every call on it answers FAILED_PRECONDITION, naming where the record went.
+ */
+export function refuseIfQuarantined(deps: Pick<ControllerDeps, 'catalog'>, volumeId: string): void {
+  const movedTo = deps.catalog.quarantinedVolume(volumeId);
+  if (movedTo !== undefined) throw quarantinedError('volume', volumeId, movedTo);
+}
+
 export function requireReadyVolume(deps: Pick<ControllerDeps, 'catalog'>, volumeId: string): VolumeRecord {
+  refuseIfQuarantined(deps, volumeId);
   const vol = deps.catalog.getVolume(volumeId);
   if (!vol || vol.phase === 'deleting') throw new NotFoundError(`volume ${volumeId} does not exist`);
   if (vol.phase === 'creating') throw new AbortedError(`volume ${volumeId} is still being created`);

@@ -14,23 +14,44 @@ export interface VolumeView {
 }
 
 export async function describeVolume(deps: ControllerDeps, volume: VolumeRecord): Promise<VolumeView> {
-  return {
-    volume,
-    publishedNodeIds: deps.catalog.attachmentsOf(volume.id).map((a) => a.nodeId),
-    condition: await backendFor(deps, volume.kind).condition(volume),
-  };
+  const unreadable = deps.catalog.quarantinedAttachmentsOf(volume.id);
+  const condition: VolumeCondition = unreadable.length > 0
+    ? { abnormal: true, message: `an attachment record of this volume is unreadable (moved to the quarantine directory); ControllerUnpublishVolume settles it` }
+    : await backendFor(deps, volume.kind).condition(volume);
+  return { volume, publishedNodeIds: deps.catalog.attachmentsOf(volume.id).map((a) => a.nodeId), condition };
+}
+
+/**
+ * A volume whose record was unreadable at start-up: reported (so the CO and the health monitor see it), abnormal,
+ * with what is known — its ID and where it lives. Its size and the rest of the record are gone.
+ */
+export interface QuarantinedView {
+  volumeId: string;
+  movedTo: string;
+  nodeId: string;
+}
+
+export function describeQuarantined(deps: ControllerDeps, volumeId: string): QuarantinedView | null {
+  const movedTo = deps.catalog.quarantinedVolume(volumeId);
+  return movedTo === undefined ? null : { volumeId, movedTo, nodeId: deps.config.nodeId };
 }
 
 export interface VolumePage {
-  entries: VolumeView[];
+  entries: Array<VolumeView | QuarantinedView>;
   nextToken: string;
 }
 
-/** A page of ready volumes in ID order, resuming after the token's key (CSI spec, ListVolumes). */
+/** A page of ready (and quarantined) volumes in ID order, resuming after the token's key (CSI spec, ListVolumes). */
 export async function listVolumes(deps: ControllerDeps, maxEntries: number, startingToken: string): Promise<VolumePage> {
-  const ids = [...deps.catalog.volumes.values()].filter((v) => v.phase === 'ready').map((v) => v.id).sort();
+  const ready = [...deps.catalog.volumes.values()].filter((v) => v.phase === 'ready').map((v) => v.id);
+  const ids = [...ready, ...deps.catalog.volumes.quarantined.keys()].sort();
   const page = pageAfter(ids, maxEntries, startingToken);
-  const entries = await Promise.all(page.keys.map((id) => describeVolume(deps, deps.catalog.getVolume(id)!)));
+  const entries = await Promise.all(
+    page.keys.map((id) => {
+      const vol = deps.catalog.getVolume(id);
+      return vol ? describeVolume(deps, vol) : describeQuarantined(deps, id)!;
+    }),
+  );
   return { entries, nextToken: page.nextToken };
 }
 

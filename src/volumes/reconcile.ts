@@ -37,13 +37,14 @@ export async function reconcileController(deps: ControllerDeps, log: Logger): Pr
     }
   }
   for (const att of [...deps.catalog.attachments.values()]) {
-    if (!deps.catalog.getVolume(att.volumeId)) {
+    // An attachment of a volume whose record is quarantined is kept: the volume may well still be in use.
+    if (!deps.catalog.getVolume(att.volumeId) && deps.catalog.quarantinedVolume(att.volumeId) === undefined) {
       await deps.catalog.deleteAttachment(att);
       report.danglingAttachments++;
     }
   }
   for (const name of await readdir(deps.layout.volumesDir)) {
-    if (!deps.catalog.getVolume(name) && !deps.catalog.quarantined.has(name)) {
+    if (!deps.catalog.getVolume(name) && deps.catalog.quarantinedVolume(name) === undefined) {
       log.warn({ dir: deps.layout.volumeDataDir(name) }, 'directory in the state directory has no volume record: left in place');
       report.orphanDirs++;
     }

@@ -89,11 +89,12 @@ describe('start-up reconciliation of a state dir left by a crash', () => {
     expect(lines[0]!['level']).toBeGreaterThanOrEqual(50);
   });
 
-  it('becomes ready and lists only the volume that was ready before', async () => {
+  it('becomes ready and lists the volume that was ready before, and the quarantined one as abnormal', async () => {
     expect(await driver.probeReady()).toBe(true);
     const c = driver.clients.controller;
     const res = await call(c.ListVolumes.bind(c), {});
-    expect(res.entries.map((e) => e.volume!.volume_id)).toEqual([readyId]);
+    const listed = res.entries.map((e) => [e.volume!.volume_id, e.status!.volume_condition!.abnormal]);
+    expect(listed).toEqual([[readyId, false], ['garbage', true]].sort());
   });
 
   it('keeps the ready volume directory', async () => {

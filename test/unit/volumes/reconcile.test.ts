@@ -95,7 +95,7 @@ describe('reconcileController', () => {
     const id = await createVolumeId(d, 'pvc-1');
     await writeFile(d.layout.volumeRecordFile(id), '{"torn');
     const { deps, report } = await restart();
-    expect(deps.catalog.quarantined.has(id)).toBe(true);
+    expect(deps.catalog.quarantinedVolume(id)).toMatch(/quarantine/);
     expect(report.orphanDirs).toBe(0);
     expect(await exists(d.layout.volumeDataDir(id))).toBe(true);
   });

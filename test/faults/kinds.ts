@@ -1,0 +1,65 @@
+import path from 'node:path';
+import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability';
+
+export const MiB = 1024 * 1024;
+
+/**
+ * The kinds of volume the fault harness, the fuzzer and the storms exercise: ONE list. A new kind of volume (a
+ * StorageClass parameter that selects another backend, such as size-enforcing quota or image volumes) is one more
+ * entry here, and every round, fuzz case and storm then covers it.
+ *
+ * `dataFile` says where a piece of the volume's data lives on disk under the state directory, so the harness can
+ * check acknowledged writes without going through the driver: a directory volume keeps files as they are; a raw
+ * block volume keeps its bytes in `disk.img` at the offset written. A kind whose bytes are not directly readable
+ * (a filesystem inside an image) returns null and is checked through a published target instead.
+ */
+export interface VolumeKindSpec {
+  name: string;
+  accessType: 'mount' | 'block';
+  /** CreateVolume parameters that select this kind (a StorageClass's `parameters`). */
+  parameters: Readonly<Record<string, string>>;
+  /** Size a new volume of this kind asks for. */
+  initialBytes: number;
+  /** Growth step of ControllerExpandVolume, and the size it stops growing at. */
+  expandStepBytes: number;
+  maxBytes: number;
+  dataFile(volumeOrSnapshotDir: string, key: DataKey): { file: string; offset: number } | null;
+}
+
+/** One acknowledged write: a named file on a filesystem volume, or a slot (1 MiB apart) on a block volume. */
+export type DataKey = { file: string } | { slot: number };
+
+export const SLOT_BYTES = MiB;
+
+export const VOLUME_KINDS: readonly VolumeKindSpec[] = [
+  {
+    name: 'dir',
+    accessType: 'mount',
+    parameters: {},
+    initialBytes: 4 * MiB,
+    expandStepBytes: 4 * MiB,
+    maxBytes: 64 * MiB,
+    dataFile: (dir, key) => ('file' in key ? { file: path.join(dir, key.file), offset: 0 } : null),
+  },
+  {
+    name: 'block',
+    accessType: 'block',
+    parameters: {},
+    initialBytes: 8 * MiB,
+    expandStepBytes: 4 * MiB,
+    maxBytes: 32 * MiB,
+    dataFile: (dir, key) => ('slot' in key ? { file: path.join(dir, 'disk.img'), offset: key.slot * SLOT_BYTES } : null),
+  },
+];
+
+export function capabilityOf(kind: VolumeKindSpec, mode: 'SINGLE_NODE_WRITER' | 'SINGLE_NODE_READER_ONLY' = 'SINGLE_NODE_WRITER'): VolumeCapability {
+  return kind.accessType === 'block'
+    ? { block: {}, access_mode: { mode } }
+    : { mount: { fs_type: '', mount_flags: [] }, access_mode: { mode } };
+}
+
+export function kindByName(name: string): VolumeKindSpec {
+  const kind = VOLUME_KINDS.find((k) => k.name === name);
+  if (!kind) throw new Error(`unknown volume kind ${name}`);
+  return kind;
+}
