@@ -25,6 +25,8 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
     await confineToAllowedRoot('target_path', cmd.targetPath, deps.config.allowedPathRoot);
+    // Checked even where only read (and on the idempotent path): the same request must get the same answer.
+    await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const readonly = cmd.readonly || isReadOnlyMode(cmd.capability.mode);
     const record = deps.nodeRecords.get(vol.id) ?? emptyNodeRecord(vol.id);
     const atTarget = await mountStateAt(deps, cmd.targetPath, vol.id);

@@ -12,7 +12,7 @@ export const RETRIABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EX
 type Method = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: unknown) => void) => unknown;
 
 /** Sends one request by RPC name on the service's client, with a deadline; never throws. */
-export function send(clients: CsiClients, service: 'controller' | 'node' | 'identity', rpc: string, request: unknown, deadlineMs = 30_000): Promise<Answer> {
+export function send(clients: CsiClients, service: 'controller' | 'node' | 'identity' | 'groupController', rpc: string, request: unknown, deadlineMs = 30_000): Promise<Answer> {
   const client = clients[service] as unknown as Record<string, Method>;
   const fn = client[rpc];
   if (!fn) throw new Error(`no RPC ${service}.${rpc}`);

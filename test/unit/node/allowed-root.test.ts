@@ -65,4 +65,13 @@ describe('--allowed-path-root', () => {
     await expectCode(invoke(d.node.NodeStageVolume, stageRequest(id, path.join(kubelet, 'pods', 'dangling', 'staging'), mountCap())), status.INVALID_ARGUMENT);
     expect(d.mounter.entries).toEqual([]);
   });
+
+  it('a repeated NodePublishVolume naming a staging path through an escaping symlink is INVALID_ARGUMENT, not OK (found by the fuzzer)', async () => {
+    const staging = path.join(kubelet, 'staging', id);
+    const target = path.join(kubelet, 'pods', 'pod-1', 'mount');
+    await invoke(d.node.NodeStageVolume, stageRequest(id, staging, mountCap()));
+    await invoke(d.node.NodePublishVolume, nodePublishRequest(id, staging, target));
+    const escaping = path.join(kubelet, 'pods', 'escape', 'staging');
+    await expectCode(invoke(d.node.NodePublishVolume, nodePublishRequest(id, escaping, target)), status.INVALID_ARGUMENT);
+  });
 });
