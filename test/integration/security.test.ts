@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, codeOf } from '../helpers/csi-client';
@@ -174,5 +174,38 @@ describe('volume IDs that are paths', () => {
     expect(await exists(target())).toBe(false);
     expect(await exists(staging())).toBe(false);
     expect(await readFile(sentinel, 'utf8')).toBe('keep');
+  });
+});
+
+describe('the socket and the state directory', () => {
+  it('the socket belongs to the driver\'s user and group, mode 0660, in a directory it made 0750; state is 0700', async () => {
+    const root = await scratch.dir();
+    const socketPath = path.join(root, 'run', 'hostpath-csi', 'csi.sock');
+    const driver = await scratch.start({ root, socketPath });
+    const sock = await stat(socketPath);
+    expect(sock.isSocket()).toBe(true);
+    expect({ uid: sock.uid, gid: sock.gid }).toEqual({ uid: process.getuid!(), gid: process.getgid!() });
+    expect(sock.mode & 0o777).toBe(0o660);
+    expect((await stat(path.dirname(socketPath))).mode & 0o777).toBe(0o750);
+    expect((await stat(driver.stateDir)).mode & 0o777).toBe(0o700);
+    expect((await driver.stop()).code).toBe(0);
+  });
+});
+
+describe.skipIf(!isRoot)(`--allowed-path-root on a real driver${NEEDS_ROOT}`, () => {
+  it('refuses a staging path outside it with INVALID_ARGUMENT and creates nothing there', async () => {
+    const root = await scratch.dir();
+    const kubelet = path.join(root, 'kubelet');
+    await mkdir(kubelet);
+    const driver = await scratch.start({ root, allowedPathRoot: kubelet });
+    const c = driver.clients.controller;
+    const volumeId = (await call(c.CreateVolume.bind(c), { name: 'pv-root', volume_capabilities: [mountCapability()] })).volume!.volume_id;
+    const n = driver.clients.node;
+    const outside = path.join(root, 'elsewhere', 'staging');
+    const req = { volume_id: volumeId, staging_target_path: outside, volume_capability: mountCapability() };
+    expect(await codeOf(call(n.NodeStageVolume.bind(n), req))).toBe(status.INVALID_ARGUMENT);
+    expect(await exists(path.join(root, 'elsewhere'))).toBe(false);
+    expect(await mountPointsUnder(root)).toEqual([]);
+    expect((await driver.stop()).code).toBe(0);
   });
 });
