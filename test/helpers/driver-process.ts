@@ -25,6 +25,11 @@ export interface DriverOptions {
   nodeId?: string;
   mode?: 'controller' | 'node' | 'all';
   logLevel?: string;
+  /**
+   * Run the driver in a process group of its own, so that kill() also kills the children it was running (cp,
+   * losetup, mount), as a container runtime or systemd does when the driver's container or unit dies.
+   */
+  ownProcessGroup?: boolean;
   /** --allowed-path-root; default `root`. */
   allowedPathRoot?: string;
   extraArgs?: readonly string[];
@@ -42,6 +47,7 @@ export class DriverProcess {
     readonly socketPath: string,
     readonly stateDir: string,
     readonly nodeId: string,
+    private readonly ownProcessGroup = false,
   ) {
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (chunk: string) => (this.stderrText += chunk));
@@ -114,10 +120,13 @@ export class DriverProcess {
     }
   }
 
-  /** SIGKILL and wait for exit: a crash, nothing cleaned up. */
+  /** SIGKILL and wait for exit: a crash, nothing cleaned up (with ownProcessGroup, its children die with it). */
   async kill(): Promise<Exit> {
     this.closeClients();
-    if (!this.exit) this.proc.kill('SIGKILL');
+    if (!this.exit) {
+      if (this.ownProcessGroup && this.proc.pid !== undefined) process.kill(-this.proc.pid, 'SIGKILL');
+      else this.proc.kill('SIGKILL');
+    }
     return this.exited;
   }
 }
@@ -147,8 +156,8 @@ function assertBuilt(): void {
 export function spawnDriver(opts: DriverOptions): DriverProcess {
   assertBuilt();
   const { args, socketPath, stateDir, nodeId } = driverArgs(opts);
-  const proc = spawn(process.execPath, [MAIN_JS, ...args], { cwd: opts.root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new DriverProcess(proc, socketPath, stateDir, nodeId);
+  const proc = spawn(process.execPath, [MAIN_JS, ...args], { cwd: opts.root, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup === true });
+  return new DriverProcess(proc, socketPath, stateDir, nodeId, opts.ownProcessGroup === true);
 }
 
 /** Spawns the driver and waits until Probe says ready. */
