@@ -1,4 +1,4 @@
-// Prints one closing line over everything scripts/test.sh ran: vitest's JSON report and csi-sanity's JUnit reports.
+// Prints one closing line over everything scripts/test.sh ran: vitest's JSON reports and csi-sanity's JUnit reports.
 // "N passed, N failed, N skipped" is the line CI reads; the exit status of scripts/test.sh is the verdict.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -7,8 +7,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-const vitest = '.run/vitest.json';
-if (fs.existsSync(vitest)) {
+// npm test's report, and the fault harness's (test/faults/run.sh).
+for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json']) {
+  if (!fs.existsSync(vitest)) continue;
   const r = JSON.parse(fs.readFileSync(vitest, 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh checkout: install (locked npm dependencies, pinned Go tools, kustomize and helm,
 # the container image's Node major), check the generated code is current, type-check, unit + integration + deploy
-# tests (npm test), the unit + integration tests again on the image's Node major, then the csi-sanity matrix.
+# tests (npm test), the unit + integration tests again on the image's Node major, the csi-sanity matrix, then the
+# fault harness at its CI budget (test/faults/run.sh: crash rounds, torn records, fuzzing, storms; seeds printed).
 # .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,11 @@ IMAGE_NODE_MAJOR=$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9]*\)-.*/\1/p' Dockerfile
 phase "install Node $IMAGE_NODE_MAJOR (the image's)" bash scripts/install-node.sh "$IMAGE_NODE_MAJOR"
 phase "generated code is current" bash scripts/codegen.sh --check
 phase "type-check" npm run --silent typecheck
-rm -rf .run/vitest.json .run/sanity
+rm -rf .run/vitest.json .run/sanity .run/vitest-faults.json .run/faults
 phase "unit + integration (npm test)" npm test -- --reporter=default --reporter=json --outputFile.json=.run/vitest.json
 phase "unit + integration on Node $IMAGE_NODE_MAJOR" ".tools/node-$IMAGE_NODE_MAJOR/bin/node" node_modules/vitest/vitest.mjs run test/unit test/integration
 phase "csi-sanity matrix" bash test/sanity/run.sh
+phase "fault harness (CI budget)" bash test/faults/run.sh
 
 echo "== timings"
 printf '%s\n' "${phases[@]}"

@@ -32,7 +32,7 @@ export function budget(): Budget {
     seed: intFromEnv('FAULTS_SEED', DEFAULT_SEED),
     soak,
     crashRounds: intFromEnv('FAULTS_ROUNDS', 200 * scale),
-    rebootEvery: intFromEnv('FAULTS_REBOOT_EVERY', 40),
+    rebootEvery: intFromEnv('FAULTS_REBOOT_EVERY', 20),
     fuzzCases: intFromEnv('FAULTS_FUZZ_CASES', 20_000 * scale),
     stormRepeats: intFromEnv('FAULTS_STORM_REPEATS', 3 * scale),
   };

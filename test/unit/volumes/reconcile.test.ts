@@ -100,6 +100,15 @@ describe('reconcileController', () => {
     expect(await exists(d.layout.volumeDataDir(id))).toBe(true);
   });
 
+  it('keeps the attachments of a volume whose record is quarantined (the volume may be in use)', async () => {
+    const id = await createVolumeId(d, 'pvc-1');
+    await invoke(d.controller.ControllerPublishVolume, controllerPublishRequest(id));
+    await writeFile(d.layout.volumeRecordFile(id), '{"torn');
+    const { deps, report } = await restart();
+    expect(report.danglingAttachments).toBe(0);
+    expect(deps.catalog.attachmentsOf(id)).toHaveLength(1);
+  });
+
   it('removes an attachment whose volume is gone', async () => {
     const id = await createVolumeId(d, 'pvc-1');
     await invoke(d.controller.ControllerPublishVolume, controllerPublishRequest(id));
