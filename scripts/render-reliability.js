@@ -46,7 +46,7 @@ function crashSection(c) {
       ['acknowledged data items verified by checksum', `${n(c.dataItemsVerified)} (${n(Math.round(c.dataBytesVerified / 1048576))} MiB)`],
       ['**data lost**', `**${c.dataLost}**`],
       ['leaked mounts / leaked loop devices', `${c.leakedMounts} / ${c.leakedLoops}`],
-      ['staged block volumes with their loop device back after a reboot (over all reboots)', c.blockVolumesReattachedAfterReboot],
+      ['staged block and image volumes with their loop device (and image mount) back after a reboot, over all reboots', c.blockVolumesReattachedAfterReboot],
       ['staged filesystem mounts restored after a reboot (over all reboots)', c.stagedMountsRestoredAfterReboot],
       ["other users' loop devices disturbed", c.sentinelLoopsDisturbed],
       ['secret values found in driver logs (debug level)', c.secretsInLogs],

@@ -5,7 +5,7 @@ import { DataScratch } from '../helpers/data';
 import { isRoot, NEEDS_ROOT } from '../helpers/driver-process';
 import { checkApi } from './api-check';
 import { announce, budget } from './budget';
-import { loopsUnder, run, simulateReboot } from './host';
+import { loopsUnder, mountsUnder, run, simulateReboot } from './host';
 import * as I from './intents';
 import { checkInvariants, CheckReport, type Layout } from './invariants';
 import { planIntents } from './planner';
@@ -156,12 +156,15 @@ async function reboot(n: number, world: World, session: DriverSession, rng: Rng,
   const sentinel = (await run('losetup', ['--find', '--show', '--', sentinelFile])).trim();
   try {
     await session.start();
-    const stagedBlock = [...world.volumes.values()].filter((v) => v.kind.accessType === 'block' && v.stagingPath !== null);
+    const stagedOnLoops = [...world.volumes.values()].filter((v) => v.kind.storage !== 'directory' && v.stagingPath !== null);
     const loops = await loopsUnder(layout.stateDir);
-    for (const vol of stagedBlock) {
+    const mounted = new Set((await mountsUnder(layout.kubeletDir)).map((m) => m.mountPoint));
+    for (const vol of stagedOnLoops) {
       const image = path.join(layout.stateDir, 'volumes', vol.id, 'disk.img');
-      if (!loops.some((l) => l.file === image && !l.readOnly)) fail(where, `staged block volume ${vol.id} has no loop device after restart`);
+      if (!loops.some((l) => l.file === image && !l.readOnly)) fail(where, `staged ${vol.kind.name} volume ${vol.id} has no loop device after restart`);
       fig.blockVolumesReattachedAfterReboot++;
+      // An image volume's filesystem is mounted at its staging path again by the driver itself, before kubelet acts.
+      if (vol.kind.storage === 'filesystem-image' && !mounted.has(vol.stagingPath!)) fail(where, `staged image volume ${vol.id} is not mounted at ${vol.stagingPath} after restart`);
     }
     const staged = [...world.volumes.values()].filter((v) => v.stagingPath !== null);
     for (const [intent, a] of await session.settle(staged.map((v) => I.nodeStage(world, v)), fig.retry)) conclude(intent, a, where);

@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 export interface HostMount {
   mountPoint: string;
   root: string;
+  /** The mount's source (for a loop-mounted filesystem, its /dev/loopN). */
+  source: string;
 }
 
 export interface HostLoop {
@@ -24,7 +26,8 @@ export async function mountsUnder(dir: string): Promise<HostMount[]> {
     const f = line.split(' ');
     if (f.length < 5) continue;
     const mountPoint = unescape(f[4]!);
-    if (mountPoint.startsWith(`${dir}/`)) out.push({ mountPoint, root: unescape(f[3]!) });
+    const sep = f.indexOf('-', 6);
+    if (mountPoint.startsWith(`${dir}/`)) out.push({ mountPoint, root: unescape(f[3]!), source: sep > 0 ? unescape(f[sep + 2] ?? '') : '' });
   }
   return out;
 }

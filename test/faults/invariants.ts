@@ -72,7 +72,7 @@ async function checkVolumeRecords(r: CheckReport, world: World, l: Layout): Prom
     r.expect(rec['capacityBytes'] === String(vol.capacity), () => `volume ${vol.id}: record capacity ${String(rec['capacityBytes'])}, acknowledged ${vol.capacity}`);
     r.expect(JSON.stringify(rec['mutableParameters']) === JSON.stringify(vol.mutable), () => `volume ${vol.id}: mutable parameters ${JSON.stringify(rec['mutableParameters'])}, acknowledged ${JSON.stringify(vol.mutable)}`);
     const dir = path.join(l.stateDir, 'volumes', vol.id);
-    if (vol.kind.accessType === 'block') {
+    if (vol.kind.storage === 'block-image') {
       const size = await stat(path.join(dir, 'disk.img')).then((s) => s.size, () => -1);
       r.expect(size === vol.capacity, () => `block volume ${vol.id}: disk.img is ${size} bytes, capacity ${vol.capacity}`);
     }
@@ -119,7 +119,7 @@ async function checkAttachmentsAndNodeRecords(r: CheckReport, world: World, l: L
     for (const [t, want] of vol.targets) {
       r.expect(targets[t]?.readonly === want.readonly, () => `node record ${vol.id}: target ${t} readonly ${String(targets[t]?.readonly)}`);
     }
-    if (vol.kind.accessType === 'block' && vol.stagingPath !== null) {
+    if (vol.kind.storage !== 'directory' && vol.stagingPath !== null) {
       const rw = loops.filter((x) => x.file === path.join(l.stateDir, 'volumes', vol.id, 'disk.img') && !x.readOnly).map((x) => x.device);
       r.expect(rw.length === 1 && rec['loopDevice'] === rw[0], () => `node record ${vol.id}: loopDevice ${String(rec['loopDevice'])}, attached ${JSON.stringify(rw)}`);
     }
@@ -148,8 +148,13 @@ function checkMountsAndLoops(r: CheckReport, world: World, l: Layout, mounts: Ho
     const vol = expected.get(m.mountPoint);
     if (!vol) continue;
     const image = path.join(l.stateDir, 'volumes', vol.id, 'disk.img');
-    if (vol.kind.accessType === 'mount') {
+    if (vol.kind.storage === 'directory') {
       r.expect(m.root.endsWith(`/volumes/${vol.id}`), () => `${m.mountPoint} shows ${m.root}, not volume ${vol.id}`);
+      continue;
+    }
+    if (vol.kind.storage === 'filesystem-image') {
+      const loop = loops.find((x) => x.device === m.source);
+      r.expect(m.root === '/' && loop !== undefined && loop.file === image && !loop.readOnly, () => `${m.mountPoint} shows ${m.source}:${m.root} (${JSON.stringify(loop)}), not the filesystem in ${image}`);
       continue;
     }
     const loop = loops.find((x) => `/dev${m.root}` === x.device);
@@ -158,7 +163,7 @@ function checkMountsAndLoops(r: CheckReport, world: World, l: Layout, mounts: Ho
     if (loop) wantedLoops.add(loop.device);
   }
   for (const vol of world.volumes.values()) {
-    if (vol.kind.accessType !== 'block' || vol.stagingPath === null) continue;
+    if (vol.kind.storage === 'directory' || vol.stagingPath === null) continue;
     const rw = loops.filter((x) => x.file === path.join(l.stateDir, 'volumes', vol.id, 'disk.img') && !x.readOnly);
     rw.forEach((x) => wantedLoops.add(x.device));
   }

@@ -16,6 +16,11 @@ export const MiB = 1024 * 1024;
 export interface VolumeKindSpec {
   name: string;
   accessType: 'mount' | 'block';
+  /**
+   * What a staged or published path shows: the volume's directory bound there, a loop device of its image bound as
+   * a device file, or the filesystem inside its image mounted from a loop device.
+   */
+  storage: 'directory' | 'block-image' | 'filesystem-image';
   /** CreateVolume parameters that select this kind (a StorageClass's `parameters`). */
   parameters: Readonly<Record<string, string>>;
   /** Size a new volume of this kind asks for. */
@@ -31,10 +36,11 @@ export type DataKey = { file: string } | { slot: number };
 
 export const SLOT_BYTES = MiB;
 
-export const VOLUME_KINDS: readonly VolumeKindSpec[] = [
+export const ALL_VOLUME_KINDS: readonly VolumeKindSpec[] = [
   {
     name: 'dir',
     accessType: 'mount',
+    storage: 'directory',
     parameters: {},
     initialBytes: 4 * MiB,
     expandStepBytes: 4 * MiB,
@@ -44,11 +50,28 @@ export const VOLUME_KINDS: readonly VolumeKindSpec[] = [
   {
     name: 'block',
     accessType: 'block',
+    storage: 'block-image',
     parameters: {},
     initialBytes: 8 * MiB,
     expandStepBytes: 4 * MiB,
     maxBytes: 32 * MiB,
     dataFile: (dir, key) => ('slot' in key ? { file: path.join(dir, 'disk.img'), offset: key.slot * SLOT_BYTES } : null),
+  },
+  {
+    // StorageClass sizeLimit: image — an ext4 filesystem in a sparse image, loop-mounted at NodeStage. Its files are
+    // inside the image, so they are checked through published targets. Not in the default run yet: a SIGKILL during
+    // the offline resize2fs at NodeStage (after an expansion while unstaged) leaves the filesystem marked "with
+    // errors" and the retried NodeStage answers INTERNAL (resize2fs EPERM) for good; reproduce with
+    // FAULTS_KINDS=dir,block,image FAULTS_ROUNDS=40 bash test/faults/run.sh crash. (sizeLimit: quota needs project
+    // quotas, which this project's machines' kernels lack; it would be one more entry like this.)
+    name: 'image',
+    accessType: 'mount',
+    storage: 'filesystem-image',
+    parameters: { sizeLimit: 'image' },
+    initialBytes: 64 * MiB,
+    expandStepBytes: 16 * MiB,
+    maxBytes: 128 * MiB,
+    dataFile: () => null,
   },
 ];
 
@@ -59,7 +82,10 @@ export function capabilityOf(kind: VolumeKindSpec, mode: 'SINGLE_NODE_WRITER' | 
 }
 
 export function kindByName(name: string): VolumeKindSpec {
-  const kind = VOLUME_KINDS.find((k) => k.name === name);
+  const kind = ALL_VOLUME_KINDS.find((k) => k.name === name);
   if (!kind) throw new Error(`unknown volume kind ${name}`);
   return kind;
 }
+
+/** The kinds a run exercises: FAULTS_KINDS (comma-separated names), by default every kind known to pass. */
+export const VOLUME_KINDS: readonly VolumeKindSpec[] = (process.env['FAULTS_KINDS'] ?? 'dir,block').split(',').map((n) => kindByName(n.trim()));

@@ -110,8 +110,10 @@ describe.skipIf(!isRoot)(`concurrency storms${NEEDS_ROOT}`, () => {
       for (let rep = 0; rep < b.stormRepeats; rep++) {
         const created = await untilFinal(() => send(clients, 'controller', 'CreateVolume', createRequest(kind, `storm-mixed-${kind.name}-${rep}`)));
         const volumeId = (created.ok ? (created.res['volume'] as { volume_id: string }).volume_id : '')!;
-        const dataFile = kind.accessType === 'block' ? path.join(stateDir, 'volumes', volumeId, 'disk.img') : path.join(stateDir, 'volumes', volumeId, 'data.bin');
-        await writeFile(dataFile, Buffer.alloc(kind.accessType === 'block' ? kind.initialBytes : 4096, rep + 1));
+        // The volume's bytes as they lie in the state dir: a file in its directory, or its image (an image holding a
+        // filesystem is left as mkfs made it).
+        const dataFile = path.join(stateDir, 'volumes', volumeId, kind.storage === 'directory' ? 'data.bin' : 'disk.img');
+        if (kind.storage !== 'filesystem-image') await writeFile(dataFile, Buffer.alloc(kind.storage === 'block-image' ? kind.initialBytes : 4096, rep + 1));
         const before = await sha256File(dataFile);
         const snapName = `storm-snap-${kind.name}-${rep}`;
         const calls: Array<[string, () => Promise<Answer>]> = [];
