@@ -1,9 +1,21 @@
-import type { CommandRunner } from './exec';
+import { CommandError, type CommandRunner } from './exec';
+
+/** A filesystem check found errors it could not repair by itself: a human must look before anything mounts it. */
+export class FilesystemDamagedError extends Error {}
 
 /** The filesystem tools image volumes need (e2fsprogs, xfsprogs, util-linux); faked in unit tests. */
 export interface Filesystems {
   /** Makes an empty filesystem of `fsType` filling the image file `file`. */
   make(file: string, fsType: string): Promise<void>;
+  /**
+   * Checks the unmounted filesystem on `device` before it is mounted, as kubelet's own mounter does (fsck -a): ext4
+   * gets `e2fsck -p`, quick when the filesystem is clean. `afterInterruptedResize` asks for a forced full repair
+   * (`e2fsck -f -y`) instead: a resize2fs killed mid-run leaves ext4 marked "with errors", which -p refuses to
+   * touch. xfs: nothing (it replays its own log at mount). Throws FilesystemDamagedError when errors remain.
+   */
+  check(device: string, fsType: string, afterInterruptedResize: boolean): Promise<void>;
+  /** Whether the unmounted filesystem on `device` is smaller than the device and grows offline (ext4 only). */
+  needsOfflineGrow(device: string, fsType: string): Promise<boolean>;
   /**
    * Grows the unmounted filesystem on `device` to fill it where that is how the filesystem grows best (ext4: its
    * online resize needs CAP_SYS_RESOURCE, which an offline one does not); a no-op for xfs and when it already fills.
@@ -30,10 +42,29 @@ export class SystemFilesystems implements Filesystems {
     else throw new Error(`no mkfs for ${fsType}`);
   }
 
-  async growUnmounted(device: string, fsType: string): Promise<void> {
+  async check(device: string, fsType: string, afterInterruptedResize: boolean): Promise<void> {
     if (fsType !== 'ext4') return;
+    const args = afterInterruptedResize ? ['-f', '-y', '--', device] : ['-p', '--', device];
+    try {
+      await this.run('e2fsck', args, { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      // e2fsck's exit status is a bit set: 1 = errors corrected, 2 = corrected and a reboot is advised (only for a
+      // mounted root, never ours); 4 = errors left uncorrected.
+      if (!(err instanceof CommandError) || err.exitStatus === null) throw err;
+      if (err.exitStatus === 1 || err.exitStatus === 2 || err.exitStatus === 3) return;
+      if (err.exitStatus & 4) throw new FilesystemDamagedError(`e2fsck ${args[0]} left errors on ${device}: ${err.stderr.trim().slice(0, 300)}`);
+      throw err;
+    }
+  }
+
+  async needsOfflineGrow(device: string, fsType: string): Promise<boolean> {
+    if (fsType !== 'ext4') return false;
     const [header, deviceBytes] = await Promise.all([this.run('dumpe2fs', ['-h', '--', device]), this.run('blockdev', ['--getsize64', device])]);
-    if (ext4Bytes(header) >= BigInt(deviceBytes.trim())) return;
+    return ext4Bytes(header) < BigInt(deviceBytes.trim());
+  }
+
+  async growUnmounted(device: string, fsType: string): Promise<void> {
+    if (!(await this.needsOfflineGrow(device, fsType))) return;
     // resize2fs refuses an unmounted filesystem that was not checked since it was last mounted.
     await this.run('e2fsck', ['-f', '-p', '--', device], { timeoutMs: this.timeoutMs });
     await this.run('resize2fs', ['--', device], { timeoutMs: this.timeoutMs });

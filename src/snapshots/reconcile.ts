@@ -1,7 +1,8 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import type { Logger } from '../log';
-import type { ControllerDeps } from '../volumes/controller-deps';
+import { backendFor, type ControllerDeps } from '../volumes/controller-deps';
 import { finishSnapshotDelete } from './lifecycle';
+import type { SnapshotRecord } from './model';
 
 export interface SnapshotReconcileReport {
   rolledBack: number;
@@ -11,7 +12,8 @@ export interface SnapshotReconcileReport {
 }
 
 /**
- * After a crash: a snapshot or group still `creating` never answered its caller, so its partial copy is removed; a
+ * After a crash: a snapshot or group still `creating` never answered its caller, so its partial copy is removed (and
+ * whatever the copy held on its source, such as a frozen filesystem, is let go); a
  * `deleting` one is finished; a snapshot directory no record knows is logged and left alone.
  */
 export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Promise<SnapshotReconcileReport> {
@@ -20,13 +22,16 @@ export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Pro
   for (const group of [...deps.snapshots.groups.values()]) {
     if (group.phase === 'ready') continue;
     for (const snap of deps.snapshots.snapshots.values()) {
-      if (snap.groupId === group.id && snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' });
+      if (snap.groupId !== group.id || snap.phase === 'deleting') continue;
+      await letGoOfSource(deps, snap);
+      await deps.snapshots.put({ ...snap, phase: 'deleting' });
     }
     await deps.snapshots.deleteGroup(group);
     report.groupsRolledBack++;
   }
   for (const snap of [...deps.snapshots.snapshots.values()]) {
     if (snap.phase === 'ready') continue;
+    if (snap.phase === 'creating') await letGoOfSource(deps, snap);
     await finishSnapshotDelete(deps, snap, log);
     if (snap.phase === 'creating') report.rolledBack++;
     else report.deletesFinished++;
@@ -39,4 +44,10 @@ export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Pro
   }
   log.info(report, 'snapshot reconciliation finished');
   return report;
+}
+
+/** Whatever an interrupted copy held on the snapshot's source volume (a frozen filesystem) is let go. */
+async function letGoOfSource(deps: ControllerDeps, snap: SnapshotRecord): Promise<void> {
+  const source = deps.catalog.getVolume(snap.sourceVolumeId);
+  if (source) await backendFor(deps, source.kind).afterInterruptedSnapshot?.(source);
 }

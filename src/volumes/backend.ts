@@ -47,6 +47,11 @@ export interface VolumeBackend {
   unusedReservation(volume: VolumeRecord): Promise<bigint>;
   /** Copies the volume's data into the empty directory `destDir` (a snapshot). */
   snapshotTo(volume: VolumeRecord, destDir: string): Promise<void>;
+  /**
+   * Undoes what a snapshotTo cut short by a crash may have left on the host (image: its filesystem frozen, with
+   * every writer in the volume blocked). Called at start-up for each snapshot that never answered.
+   */
+  afterInterruptedSnapshot?(volume: VolumeRecord): Promise<void>;
   /** Fills a just-created volume with the data of a snapshot or volume directory (restore, clone). */
   populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void>;
   /** What the node exposes: the directory bind-mounted at the staging path, or the image a loop device attaches. */

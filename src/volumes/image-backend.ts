@@ -72,11 +72,33 @@ export class ImageBackend implements VolumeBackend {
   async snapshotTo(volume: VolumeRecord, destDir: string): Promise<void> {
     const mountPoint = await this.mountedAt(volume);
     if (mountPoint === null) return this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
-    await this.filesystems.freeze(mountPoint);
+    await this.freeze(mountPoint);
     try {
       await this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
     } finally {
       await this.filesystems.thaw(mountPoint);
+    }
+  }
+
+  async afterInterruptedSnapshot(volume: VolumeRecord): Promise<void> {
+    const mountPoint = await this.mountedAt(volume);
+    // Not frozen (the crash came before the freeze or after the thaw) is the usual case: fsfreeze then says so.
+    if (mountPoint !== null) await this.filesystems.thaw(mountPoint).catch(() => undefined);
+  }
+
+  /**
+   * fsfreeze refuses (EBUSY) a filesystem that is already frozen, which is what a crash between freeze and thaw
+   * leaves. Only this driver freezes its volumes' filesystems, so a frozen one is ours from before the crash: thaw
+   * it and freeze again. If it was not frozen, the thaw fails and the first error is the one that matters.
+   */
+  private async freeze(mountPoint: string): Promise<void> {
+    try {
+      await this.filesystems.freeze(mountPoint);
+    } catch (err) {
+      await this.filesystems.thaw(mountPoint).catch(() => {
+        throw err;
+      });
+      await this.filesystems.freeze(mountPoint);
     }
   }
 

@@ -63,6 +63,11 @@ export interface NodeVolumeRecord {
   stagingPath: string | null;
   /** Raw block volumes: the loop device attached at stage time (re-attached at start-up after a reboot). */
   loopDevice?: string | null;
+  /**
+   * Image volumes: set just before an offline resize2fs starts and cleared when it ends, so a stage retried after a
+   * crash knows the filesystem may be half-resized and repairs it fully before anything mounts it.
+   */
+  offlineResize?: boolean;
   /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
   ephemeral?: { capacityBytes: string } | null;
   targets: Record<string, NodeTarget>;
@@ -132,5 +137,6 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   const loopDevice = optStr(o, 'loopDevice');
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
   const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
-  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets };
+  const offlineResize = o['offlineResize'] === true;
+  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}) };
 }

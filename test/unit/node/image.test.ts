@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { remountStagedImages } from '../../../src/node/image';
+import { reconcileSnapshots } from '../../../src/snapshots/reconcile';
 import {
   createVolumeRequest,
   expectCode,
@@ -75,6 +76,28 @@ describe('image volumes on the node', () => {
     expect(d.loops.attached.size).toBe(0);
   });
 
+  it('checks the filesystem before mounting it, and repairs fully after an offline resize that did not finish', async () => {
+    d.filesystems.failGrowUnmounted = new Error('resize2fs was killed');
+    await expectCode(stage(), status.INTERNAL);
+    expect(await nodeRecord()).toMatchObject({ offlineResize: true, loopDevice: null });
+    expect(d.mounter.mountsAt(staging)).toHaveLength(0);
+    await stage();
+    const [device] = await d.loops.backing(image());
+    expect(d.filesystems.checks.map((c) => c.full)).toEqual([false, true]);
+    expect(d.filesystems.grownOffline).toEqual([device]);
+    expect(await nodeRecord()).not.toHaveProperty('offlineResize');
+    expect(d.mounter.mountsAt(staging)).toHaveLength(1);
+  });
+
+  it('refuses to mount a filesystem with errors a check cannot repair (FAILED_PRECONDITION), leaving no device', async () => {
+    d.filesystems.damaged = true;
+    const err = await stage().then(() => null, (e: unknown) => e as { code: number; details: string });
+    expect(err?.code).toBe(status.FAILED_PRECONDITION);
+    expect(err?.details).toMatch(/e2fsck .* by hand/);
+    expect(d.mounter.mountsAt(staging)).toHaveLength(0);
+    expect(d.loops.attached.size).toBe(0);
+  });
+
   it('publishes by binding the staged filesystem, and reports its own statfs as stats', async () => {
     await stage();
     await publish();
@@ -120,6 +143,53 @@ describe('image volumes on the node', () => {
     await d.mounter.unmount(staging);
     expect(await remountStagedImages(d.nodeDeps, silentLogger())).toBe(1);
     expect(d.mounter.mountsAt(staging)).toHaveLength(1);
+  });
+
+  it('at start-up, finishes an offline resize a crash stopped before mounting again (full repair, then grow)', async () => {
+    await stage();
+    const [device] = await d.loops.backing(image());
+    await d.mounter.unmount(staging);
+    // The image grew while unstaged and a crash stopped resize2fs half-way: the record says so.
+    d.filesystems.filled.delete(device!);
+    await d.nodeDeps.nodeRecords.put({ ...d.nodeDeps.nodeRecords.get(id)!, offlineResize: true });
+    expect(await remountStagedImages(d.nodeDeps, silentLogger())).toBe(1);
+    expect(d.filesystems.checks.at(-1)).toEqual({ device, full: true });
+    expect(d.filesystems.grownOffline).toEqual([device, device]);
+    expect(await nodeRecord()).not.toHaveProperty('offlineResize');
+    expect(d.mounter.mountsAt(staging)).toHaveLength(1);
+  });
+});
+
+describe('snapshots of a mounted image volume', () => {
+  beforeEach(() => setUp());
+  const snapshot = () => invoke(d.controller.CreateSnapshot, { source_volume_id: id, name: 'snap-1', secrets: {}, parameters: {} });
+
+  it('freeze the filesystem for the copy and thaw it after', async () => {
+    await stage();
+    const res = await snapshot();
+    expect(res.snapshot?.ready_to_use).toBe(true);
+    expect(d.filesystems.events).toEqual([`freeze ${staging}`, `thaw ${staging}`]);
+    expect(d.filesystems.frozen.size).toBe(0);
+  });
+
+  it('succeed when a crash left the filesystem frozen, and leave it thawed', async () => {
+    await stage();
+    await d.filesystems.freeze(staging);
+    await snapshot();
+    expect(d.filesystems.frozen.size).toBe(0);
+  });
+
+  it('are let go at start-up: a snapshot that never answered leaves no frozen filesystem behind', async () => {
+    await stage();
+    await d.filesystems.freeze(staging);
+    const vol = d.controllerDeps.catalog.getVolume(id)!;
+    await d.controllerDeps.snapshots.put({
+      id: 'snap-x', name: 'snap-x', sourceVolumeId: id, sizeBytes: vol.capacityBytes, kind: 'image', accessType: 'mount',
+      fsType: 'ext4', parameters: {}, groupId: null, phase: 'creating', createdAt: new Date(0).toISOString(),
+    });
+    const report = await reconcileSnapshots(d.controllerDeps, silentLogger());
+    expect(report.rolledBack).toBe(1);
+    expect(d.filesystems.frozen.size).toBe(0);
   });
 });
 
