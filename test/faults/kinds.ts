@@ -59,11 +59,8 @@ export const ALL_VOLUME_KINDS: readonly VolumeKindSpec[] = [
   },
   {
     // StorageClass sizeLimit: image — an ext4 filesystem in a sparse image, loop-mounted at NodeStage. Its files are
-    // inside the image, so they are checked through published targets. Not in the default run yet: a NodeStage retried
-    // after a SIGKILL can need an online resize, which root here cannot do (no CAP_SYS_RESOURCE), and a killed offline
-    // resize2fs leaves the ext4 marked with errors (docs/reliability.md, "Found and not fixed yet"); reproduce with
-    // FAULTS_KINDS=dir,block,image FAULTS_ROUNDS=40 bash test/faults/run.sh crash. (sizeLimit: quota needs project
-    // quotas, which this project's machines' kernels lack; it would be one more entry like this.)
+    // inside the image, so they are checked through published targets. (sizeLimit: quota needs project quotas, which
+    // this project's machines' kernels lack; it would be one more entry like this.)
     name: 'image',
     accessType: 'mount',
     storage: 'filesystem-image',
@@ -88,4 +85,4 @@ export function kindByName(name: string): VolumeKindSpec {
 }
 
 /** The kinds a run exercises: FAULTS_KINDS (comma-separated names), by default every kind known to pass. */
-export const VOLUME_KINDS: readonly VolumeKindSpec[] = (process.env['FAULTS_KINDS'] ?? 'dir,block').split(',').map((n) => kindByName(n.trim()));
+export const VOLUME_KINDS: readonly VolumeKindSpec[] = (process.env['FAULTS_KINDS'] ?? 'dir,block,image').split(',').map((n) => kindByName(n.trim()));

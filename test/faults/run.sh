@@ -5,7 +5,7 @@
 #   --soak              ten times the rounds, fuzz cases and storm repeats (FAULTS_SOAK=1)
 #   FAULTS_SEED=N       replay with the seed a run printed; FAULTS_ROUNDS, FAULTS_FUZZ_CASES, FAULTS_REBOOT_EVERY and
 #                       FAULTS_STORM_REPEATS override single budgets; FAULTS_KINDS=dir,block,image picks the volume
-#                       kinds (test/faults/kinds.ts; default dir,block)
+#                       kinds (test/faults/kinds.ts; default dir,block,image)
 # Figures go to .run/faults/<part>.json and the driver logs to .run/faults/<part>-driver.log; the tables for
 # docs/reliability.md are printed at the end (node scripts/render-reliability.js --write updates the doc).
 set -euo pipefail
