@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { call, connectCsi, type CsiClients } from '../test/helpers/csi-client';
+
+/**
+ * A CSI driver the bench can start: this tree's build ("ours"), another build of ours ("baseline", e.g. the commit
+ * before a fix), or the upstream Go reference driver ("reference"). Each is only a command line: the bench talks to
+ * all of them through the same CSI client.
+ */
+export interface DriverSpec {
+  label: string;
+  kind: 'ours' | 'baseline' | 'reference';
+  /** dist/main.js for ours/baseline, the hostpathplugin binary for the reference. */
+  bin: string;
+}
+
+export const BENCH_NODE_ID = 'bench-node';
+
+function argvFor(spec: DriverSpec, socket: string, stateDir: string): [string, string[]] {
+  if (spec.kind === 'reference') {
+    // Flags of cmd/hostpathplugin: everything under --statedir (state.json and the volumes), attach on so the
+    // lifecycle scenario can ControllerPublish; glog at its default verbosity.
+    return [spec.bin, [`--endpoint=unix://${socket}`, `--nodeid=${BENCH_NODE_ID}`, `--statedir=${stateDir}`, '--drivername=hostpath.csi.k8s.io', '--enable-attach=true']];
+  }
+  // Ours at its shipped defaults (log level info: one line per RPC), like a deployment.
+  return [process.execPath, [spec.bin, `--endpoint=unix://${socket}`, `--state-dir=${stateDir}`, `--node-id=${BENCH_NODE_ID}`]];
+}
+
+export interface StartTimes {
+  /** spawn → socket file present (ms). */
+  socketMs: number;
+  /** spawn → first Probe that answered ready (ms). */
+  readyMs: number;
+}
+
+/** A started driver: its process, clients, and what /proc says about its memory. */
+export class RunningDriver {
+  private clientsCache: CsiClients | null = null;
+  private exitedWith: string | null = null;
+
+  constructor(
+    readonly spec: DriverSpec,
+    readonly proc: ChildProcess,
+    readonly socket: string,
+    readonly stateDir: string,
+  ) {
+    proc.once('exit', (code, signal) => (this.exitedWith = `code ${code} signal ${signal}`));
+  }
+
+  get clients(): CsiClients {
+    this.clientsCache ??= connectCsi(this.socket);
+    return this.clientsCache;
+  }
+
+  resetClients(): void {
+    this.clientsCache?.close();
+    this.clientsCache = null;
+  }
+
+  get exited(): string | null {
+    return this.exitedWith;
+  }
+
+  /** Resident set size now and at its peak (VmHWM), in MiB. */
+  async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
+    const text = await readFile(`/proc/${this.proc.pid}/status`, 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+  }
+
+  async stop(): Promise<void> {
+    this.resetClients();
+    if (this.exitedWith !== null) return;
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function present(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Starts a driver with a fresh socket in `workDir` and its state in `stateDir`, and times it: spawn → socket →
+ * first ready Probe. The socket is polled every millisecond and Probe every 2 ms (no gRPC reconnect back-off: the
+ * client connects only once the socket exists, and a failed channel is replaced).
+ */
+export async function startDriver(spec: DriverSpec, workDir: string, stateDir: string, timeoutMs = 60_000): Promise<{ driver: RunningDriver; times: StartTimes }> {
+  await mkdir(stateDir, { recursive: true });
+  const socket = path.join(workDir, `${spec.label}.sock`);
+  const logFd = openSync(path.join(workDir, `${spec.label}.log`), 'a');
+  const [file, args] = argvFor(spec, socket, stateDir);
+  const started = process.hrtime.bigint();
+  const proc = spawn(file, args, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const driver = new RunningDriver(spec, proc, socket, stateDir);
+  const since = (): number => Number(process.hrtime.bigint() - started) / 1e6;
+  const deadline = Date.now() + timeoutMs;
+  let socketMs = NaN;
+  while (Date.now() < deadline && driver.exited === null) {
+    if (Number.isNaN(socketMs)) {
+      if (await present(socket)) socketMs = since();
+      else {
+        await sleep(1);
+        continue;
+      }
+    }
+    if (await probeReady(driver)) return { driver, times: { socketMs, readyMs: since() } };
+    await sleep(2);
+  }
+  await driver.stop();
+  throw new Error(`${spec.label} did not become ready (${driver.exited ?? `timeout ${timeoutMs} ms`}); see ${workDir}/${spec.label}.log`);
+}
+
+/** CSI spec, Probe: an absent `ready` means ready. */
+export async function probeReady(driver: RunningDriver): Promise<boolean> {
+  try {
+    const id = driver.clients.identity;
+    const res = await call(id.Probe.bind(id), {});
+    return res.ready === null || res.ready === undefined || res.ready.value === true;
+  } catch {
+    // A failed channel backs off before reconnecting: the next poll gets a fresh one.
+    driver.resetClients();
+    return false;
+  }
+}
