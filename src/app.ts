@@ -102,8 +102,6 @@ export class App {
       await this.controller.snapshots.load(this.log);
       await reconcileController(this.controller, this.log);
       await reconcileSnapshots(this.controller, this.log);
-      const cow = await this.copier.probeReflink(this.config.stateDir);
-      this.log.info({ copyOnWrite: cow }, cow ? 'snapshots and clones are copy-on-write (reflink)' : 'filesystem has no reflink: snapshots and clones are full copies');
     }
     if (this.node) {
       await this.node.nodeRecords.load(this.log);
@@ -114,6 +112,13 @@ export class App {
     this.gate.ready = true;
     this.state = 'serving';
     this.log.info('ready');
+    // Only informative, and a child process: kept off the path to the first ready Probe.
+    if (this.controller) void this.logCopyOnWrite();
+  }
+
+  private async logCopyOnWrite(): Promise<void> {
+    const cow = await this.copier.probeReflink(this.config.stateDir);
+    this.log.info({ copyOnWrite: cow }, cow ? 'snapshots and clones are copy-on-write (reflink)' : 'filesystem has no reflink: snapshots and clones are full copies');
   }
 
   /** sizeLimit quota needs project quotas enforced on the state directory's filesystem; found out once, here. */

@@ -1,4 +1,4 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirSyncer } from './dir-sync';
 
@@ -26,6 +26,28 @@ export async function writeFileAtomic(file: string, data: string, syncer: DirSyn
     throw err;
   }
   await syncer.sync(path.dirname(file));
+}
+
+/**
+ * Replaces `file` with `data` so that readers never see a torn mix (temp file, then rename), without waiting for the
+ * disk: for files whose durability comes from elsewhere (a journal entry, src/state/journal.ts).
+ */
+export async function replaceFile(file: string, data: string): Promise<void> {
+  const temp = `${file}${TEMP_MARK}${process.pid}-${++tempCounter}`;
+  await writeFile(temp, data, { encoding: 'utf8', mode: 0o600 });
+  try {
+    await rename(temp, file);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Removes `file` if present (not durably on its own: see replaceFile). */
+export async function removeFile(file: string): Promise<void> {
+  await unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /** Removes `file` durably; a file that is already gone is not an error. */

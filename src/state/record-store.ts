@@ -2,8 +2,9 @@ import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
-import { removeFileDurably, writeFileAtomic } from './atomic-file';
+import { removeFile, replaceFile } from './atomic-file';
 import type { DirSyncer } from './dir-sync';
+import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalEntry, type JournalOptions } from './journal';
 
 /** Turns parsed JSON into a typed record, throwing when the shape is wrong (a torn or hand-edited file). */
 export type RecordParser<T> = (raw: unknown) => T;
@@ -12,6 +13,8 @@ export interface LoadReport {
   loaded: number;
   quarantined: string[];
   tempFilesRemoved: number;
+  /** Journal entries re-applied at start-up (changes acknowledged before a crash and not yet checkpointed). */
+  replayed: number;
 }
 
 const SUFFIX = '.json';
@@ -19,8 +22,11 @@ const SUFFIX = '.json';
 const TEMP_FILE = /\.json\.tmp-\d+-\d+$/;
 
 /**
- * One JSON file per record, written atomically, mirrored in memory. A change touches exactly one file, so no
- * operation rewrites the whole state. Callers serialise changes to one key with KeyedLocks.
+ * One JSON file per record, mirrored in memory. A change touches exactly one file, so no operation rewrites the whole
+ * state. A change is durable before it is acknowledged: the file is replaced (temp + rename, so never torn), then the
+ * change is appended to the store's journal (`<dir>.journal/`), whose group commit shares one fdatasync among all
+ * concurrent changes; a checkpoint later makes the files themselves durable and empties the journal.
+ * Callers serialise changes to one key with KeyedLocks.
  */
 export class RecordStore<T extends { id: string }> {
   private readonly records = new Map<string, T>();
@@ -29,13 +35,17 @@ export class RecordStore<T extends { id: string }> {
    * data is never touched because of this), so callers answer for it instead of treating it as gone.
    */
   readonly quarantined = new Map<string, string>();
+  private readonly journal: Journal;
 
   constructor(
     readonly dir: string,
     private readonly quarantineDir: string,
     private readonly parse: RecordParser<T>,
-    private readonly syncer: DirSyncer,
-  ) {}
+    syncer: DirSyncer,
+    journalOptions: JournalOptions = DEFAULT_JOURNAL_OPTIONS,
+  ) {
+    this.journal = new Journal(`${dir}.journal`, syncer, journalOptions);
+  }
 
   get size(): number {
     return this.records.size;
@@ -54,19 +64,29 @@ export class RecordStore<T extends { id: string }> {
   }
 
   async put(record: T): Promise<void> {
-    await writeFileAtomic(this.fileOf(record.id), JSON.stringify(record), this.syncer);
+    await replaceFile(this.fileOf(record.id), JSON.stringify(record));
+    await this.journal.append({ op: 'put', id: record.id, record });
     this.records.set(record.id, record);
   }
 
   async delete(id: string): Promise<void> {
-    await removeFileDurably(this.fileOf(id), this.syncer);
+    await removeFile(this.fileOf(id));
+    await this.journal.append({ op: 'delete', id });
     this.records.delete(id);
   }
 
-  /** Loads every record; unreadable ones are moved aside (never deleted) and reported. */
+  /** Makes every change so far durable in the record files and empties the journal. */
+  async checkpoint(): Promise<void> {
+    await this.journal.checkpoint();
+  }
+
+  /**
+   * Loads every record, then replays the journal over them (changes acknowledged before a crash); unreadable records
+   * are moved aside (never deleted) and reported.
+   */
   async load(log: Logger): Promise<LoadReport> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const report: LoadReport = { loaded: 0, quarantined: [], tempFilesRemoved: 0 };
+    const report: LoadReport = { loaded: 0, quarantined: [], tempFilesRemoved: 0, replayed: 0 };
     for (const name of (await readdir(this.dir)).sort()) {
       const file = path.join(this.dir, name);
       if (TEMP_FILE.test(name)) {
@@ -77,7 +97,24 @@ export class RecordStore<T extends { id: string }> {
         await this.loadOne(file, name.slice(0, -SUFFIX.length), report, log);
       }
     }
+    const replay = await this.journal.replay((entry) => this.applyEntry(entry));
+    report.replayed = replay.entries;
+    if (replay.entries > 0) log.warn({ dir: this.dir, entries: replay.entries, segments: replay.segments }, 'journal replayed: the driver had stopped before a checkpoint');
+    if (replay.corrupt.length > 0) log.error({ dir: this.journal.dir, segments: replay.corrupt }, 'journal segment corrupt: replayed up to the damage, kept as *.corrupt');
     return report;
+  }
+
+  /** Re-applies one journaled change; a journaled record is checked like a file read back from disk. */
+  private async applyEntry(entry: JournalEntry): Promise<void> {
+    if (entry.op === 'delete') {
+      await removeFile(this.fileOf(entry.id));
+      this.records.delete(entry.id);
+      return;
+    }
+    const record = this.parse(entry.record);
+    if (record.id !== entry.id) throw new Error(`journal entry for ${entry.id} holds record ${record.id}`);
+    await replaceFile(this.fileOf(record.id), JSON.stringify(record));
+    this.records.set(record.id, record);
   }
 
   private async loadOne(file: string, id: string, report: LoadReport, log: Logger): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
 import { RecordStore } from '../state/record-store';
+import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from './layout';
 import { parseAttachmentRecord, parseVolumeRecord, type AttachmentRecord, type VolumeRecord } from './model';
 
@@ -12,6 +13,8 @@ export class VolumeCatalog {
   readonly volumes: RecordStore<VolumeRecord>;
   readonly attachments: RecordStore<AttachmentRecord>;
   private readonly byName = new Map<string, string>();
+  /** Every volume ID in order: ListVolumes pages from here instead of sorting all IDs per call. */
+  readonly idsInOrder = new SortedKeys();
   private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
   private readonly attachCountByNode = new Map<string, number>();
 
@@ -23,7 +26,12 @@ export class VolumeCatalog {
   async load(log: Logger): Promise<void> {
     const v = await this.volumes.load(log);
     const a = await this.attachments.load(log);
-    for (const vol of this.volumes.values()) this.byName.set(vol.name, vol.id);
+    for (const vol of this.volumes.values()) {
+      this.byName.set(vol.name, vol.id);
+      this.idsInOrder.add(vol.id);
+    }
+    // ListVolumes also lists volumes whose record is quarantined (their data may still be there).
+    for (const id of this.volumes.quarantined.keys()) this.idsInOrder.add(id);
     for (const att of this.attachments.values()) this.indexAttachment(att);
     log.info({ volumes: v.loaded, attachments: a.loaded, quarantined: v.quarantined.length + a.quarantined.length }, 'controller state loaded');
   }
@@ -55,11 +63,13 @@ export class VolumeCatalog {
   async putVolume(vol: VolumeRecord): Promise<void> {
     await this.volumes.put(vol);
     this.byName.set(vol.name, vol.id);
+    this.idsInOrder.add(vol.id);
   }
 
   async deleteVolume(vol: VolumeRecord): Promise<void> {
     await this.volumes.delete(vol.id);
     if (this.byName.get(vol.name) === vol.id) this.byName.delete(vol.name);
+    this.idsInOrder.delete(vol.id);
   }
 
   attachmentsOf(volumeId: string): AttachmentRecord[] {

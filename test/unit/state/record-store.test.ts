@@ -65,7 +65,7 @@ describe('RecordStore', () => {
     await writer.put({ id: 'b', value: 2 });
     const reader = newStore();
     const report = await reader.load(log);
-    expect(report).toEqual({ loaded: 2, quarantined: [], tempFilesRemoved: 0 });
+    expect(report).toEqual({ loaded: 2, quarantined: [], tempFilesRemoved: 0, replayed: 2 });
     expect([...reader.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([{ id: 'a', value: 1 }, { id: 'b', value: 2 }]);
   });
 
@@ -111,7 +111,7 @@ describe('RecordStore', () => {
     await writeFile(path.join(recordsDir, 'a.json.tmp-123-4'), '{"id":"a","va');
     const store = newStore();
     const report = await store.load(log);
-    expect(report).toEqual({ loaded: 1, quarantined: [], tempFilesRemoved: 1 });
+    expect(report).toEqual({ loaded: 1, quarantined: [], tempFilesRemoved: 1, replayed: 0 });
     expect(await readdir(recordsDir)).toEqual(['a.json']);
     expect(store.get('a')?.value).toBe(1);
   });

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { DirSyncer } from './dir-sync';
+
+/** One change to a record store, as the journal keeps it. */
+export type JournalEntry = { op: 'put'; id: string; record: unknown } | { op: 'delete'; id: string };
+
+export interface JournalOptions {
+  /** A segment holding this many entries is checkpointed. */
+  checkpointEntries: number;
+  /** A segment is also checkpointed once no change has come for this long (so an idle driver's journal is empty). */
+  checkpointIdleMs: number;
+}
+
+export const DEFAULT_JOURNAL_OPTIONS: JournalOptions = { checkpointEntries: 4096, checkpointIdleMs: 2000 };
+
+export interface ReplayReport {
+  entries: number;
+  segments: number;
+  /** Segments with a line that failed its checksum before their end: renamed `*.corrupt`, never deleted. */
+  corrupt: string[];
+}
+
+const SEGMENT = /^(\d{12})\.log$/;
+const segmentName = (seq: number): string => `${String(seq).padStart(12, '0')}.log`;
+
+function checksum(json: string): string {
+  return createHash('sha256').update(json).digest('hex').slice(0, 16);
+}
+
+export function encodeEntry(entry: JournalEntry): string {
+  const json = JSON.stringify(entry);
+  return `${checksum(json)} ${json}\n`;
+}
+
+/**
+ * The entries of one segment, up to the first line that fails its checksum. Only the very last line may do so after
+ * a crash (an append that was cut short, so never acknowledged); anywhere else the segment is corrupt.
+ */
+export function decodeSegment(text: string): { entries: JournalEntry[]; corrupt: boolean } {
+  const lines = text.split('\n');
+  const last = lines.pop();
+  const entries: JournalEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const json = line.slice(17);
+    if (line[16] !== ' ' || checksum(json) !== line.slice(0, 16)) return { entries, corrupt: true };
+    entries.push(JSON.parse(json) as JournalEntry);
+  }
+  // A non-empty remainder after the last newline is a torn final append: ignored, like any unacknowledged change.
+  void last;
+  return { entries, corrupt: false };
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for one record store. A change is applied to its record file without waiting for the disk, then
+ * appended here; every change that arrives while an append + fdatasync is running shares the next one. N concurrent
+ * changes cost one fdatasync instead of N file fsyncs and N directory fsyncs, and a change is acknowledged only once
+ * its entry is on disk.
+ *
+ * Checkpoint: once a segment holds enough entries, or the store has gone idle, new appends start a new segment, the
+ * filesystem is synced (which makes every record file written before durable), and the closed segments are deleted.
+ * After a crash, replay applies the remaining segments' entries in order over the record files.
+ */
+export class Journal {
+  private seq = 1;
+  private handle: FileHandle | null = null;
+  private entriesInSegment = 0;
+  private pending: string[] = [];
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | null = null;
+  private checkpoints: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly dir: string,
+    private readonly syncer: DirSyncer,
+    private readonly options: JournalOptions = DEFAULT_JOURNAL_OPTIONS,
+  ) {}
+
+  /** Resolves once the entry is durable. */
+  append(entry: JournalEntry): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.pending.push(encodeEntry(entry));
+    this.flushing ??= this.flushLoop();
+    return done;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const lines = this.pending.splice(0);
+        const waiters = this.waiters.splice(0);
+        try {
+          const handle = await this.openSegment();
+          await handle.write(lines.join(''));
+          await handle.datasync();
+          this.entriesInSegment += lines.length;
+          for (const w of waiters) w.resolve();
+        } catch (err) {
+          for (const w of waiters) w.reject(err);
+        }
+        if (this.entriesInSegment >= this.options.checkpointEntries) this.rotate();
+      }
+    } finally {
+      this.flushing = null;
+    }
+    this.armIdleCheckpoint();
+  }
+
+  private async openSegment(): Promise<FileHandle> {
+    if (this.handle) return this.handle;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const handle = await open(path.join(this.dir, segmentName(this.seq)), 'a', 0o600);
+    // The new segment's directory entry must be durable before anything in it is acknowledged.
+    await this.syncer.sync(this.dir);
+    this.handle = handle;
+    return handle;
+  }
+
+  private armIdleCheckpoint(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.flushing === null) this.rotate();
+    }, this.options.checkpointIdleMs);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Closes the current segment (the next append opens a new one) and queues its checkpoint. Synchronous up to the
+   * queueing, so no append can slip into the closed segment.
+   */
+  private rotate(): void {
+    const closed = this.handle;
+    if (!closed) return;
+    this.handle = null;
+    const closedUpTo = this.seq++;
+    this.entriesInSegment = 0;
+    this.checkpoints = this.checkpoints.then(async () => {
+      await closed.close().catch(() => undefined);
+      // Every entry in a closed segment was appended after its record file was written: one filesystem sync makes
+      // all those files durable, and then the segments are no longer needed.
+      await this.syncer.syncFileSystem(this.dir);
+      await this.removeSegmentsUpTo(closedUpTo);
+    }).catch(() => {
+      // A failed checkpoint keeps its segments: the next one, or replay at start-up, covers them. Nothing is lost.
+    });
+  }
+
+  /** Waits for queued checkpoints (tests, and a clean shutdown that wants an empty journal). */
+  async checkpoint(): Promise<void> {
+    await this.flushing;
+    this.rotate();
+    await this.checkpoints;
+  }
+
+  private async removeSegmentsUpTo(seq: number): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      const m = SEGMENT.exec(name);
+      if (m && Number(m[1]) <= seq) await unlink(path.join(this.dir, name));
+    }
+    await this.syncer.sync(this.dir);
+  }
+
+  /**
+   * Start-up: applies every segment's entries in order, makes the result durable, and removes the segments. Must run
+   * before the first append.
+   */
+  async replay(apply: (entry: JournalEntry) => Promise<void>): Promise<ReplayReport> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT.test(n)).sort();
+    const report: ReplayReport = { entries: 0, segments: names.length, corrupt: [] };
+    for (const name of names) {
+      const { entries, corrupt } = decodeSegment(await readFile(path.join(this.dir, name), 'utf8'));
+      for (const entry of entries) await apply(entry);
+      report.entries += entries.length;
+      if (corrupt) {
+        await rename(path.join(this.dir, name), path.join(this.dir, `${name}.corrupt`));
+        report.corrupt.push(name);
+      }
+    }
+    if (names.length > 0) {
+      await this.syncer.syncFileSystem(this.dir);
+      await this.removeSegmentsUpTo(Number.MAX_SAFE_INTEGER);
+      this.seq = Number(SEGMENT.exec(names[names.length - 1]!)![1]) + 1;
+    }
+    return report;
+  }
+}

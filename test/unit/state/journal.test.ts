@@ -1,0 +1,171 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DirSyncer } from '../../../src/state/dir-sync';
+import { encodeEntry, decodeSegment } from '../../../src/state/journal';
+import { RecordStore } from '../../../src/state/record-store';
+import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
+
+// Count fdatasyncs: every FileHandle the journal opens for appending is wrapped.
+const datasyncs = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const open: typeof real.open = async (...args) => {
+    const handle = await real.open(...args);
+    if (args[1] === 'a') {
+      const datasync = handle.datasync.bind(handle);
+      handle.datasync = async () => {
+        datasyncs.count++;
+        return datasync();
+      };
+    }
+    return handle;
+  };
+  return { ...real, open, default: { ...real, open } };
+});
+
+interface Item {
+  id: string;
+  value: number;
+}
+
+function parseItem(raw: unknown): Item {
+  const o = raw as Partial<Item> | null;
+  if (!o || typeof o.id !== 'string' || typeof o.value !== 'number') throw new Error('not an item');
+  return { id: o.id, value: o.value };
+}
+
+let dir: string;
+let recordsDir: string;
+let journalDir: string;
+let fsSyncs: string[];
+let failFsSync: boolean;
+const log = silentLogger();
+
+/** A store whose filesystem syncs are recorded (and can be made to fail); checkpoints only when asked. */
+function newStore(): RecordStore<Item> {
+  const syncer = new DirSyncer(async (p) => {
+    if (failFsSync) throw new Error('sync failed');
+    fsSyncs.push(p);
+  });
+  return new RecordStore<Item>(recordsDir, path.join(dir, 'quarantine'), parseItem, syncer, { checkpointEntries: 1_000_000, checkpointIdleMs: 3_600_000 });
+}
+
+/** What a power cut after the acknowledgement could leave: record files that never reached the disk. */
+async function loseRecordFiles(): Promise<void> {
+  await rm(recordsDir, { recursive: true, force: true });
+  await mkdir(recordsDir);
+}
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+  recordsDir = path.join(dir, 'records', 'items');
+  journalDir = `${recordsDir}.journal`;
+  await mkdir(recordsDir, { recursive: true });
+  datasyncs.count = 0;
+  fsSyncs = [];
+  failFsSync = false;
+});
+
+afterEach(async () => {
+  await removeDir(dir);
+});
+
+describe('record journal (group commit)', () => {
+  it('acknowledges 64 concurrent changes with far fewer fdatasyncs than changes', async () => {
+    const store = newStore();
+    await Promise.all(Array.from({ length: 64 }, (_, i) => store.put({ id: `v${i}`, value: i })));
+    expect(datasyncs.count).toBeGreaterThanOrEqual(1);
+    expect(datasyncs.count).toBeLessThanOrEqual(2);
+    expect(store.size).toBe(64);
+  });
+
+  it('brings back acknowledged puts and deletes whose record files were lost', async () => {
+    const writer = newStore();
+    await writer.put({ id: 'a', value: 1 });
+    await writer.put({ id: 'b', value: 2 });
+    await writer.put({ id: 'a', value: 3 });
+    await writer.delete('b');
+    await loseRecordFiles();
+    await writeFile(path.join(recordsDir, 'b.json'), JSON.stringify({ id: 'b', value: 2 }));
+    const reader = newStore();
+    const report = await reader.load(log);
+    expect(report.replayed).toBe(4);
+    expect([...reader.values()]).toEqual([{ id: 'a', value: 3 }]);
+    expect(await readdir(recordsDir)).toEqual(['a.json']);
+    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 3 });
+  });
+
+  it('makes the replayed state durable with one filesystem sync, then empties the journal', async () => {
+    const writer = newStore();
+    await writer.put({ id: 'a', value: 1 });
+    await newStore().load(log);
+    expect(fsSyncs).toEqual([journalDir]);
+    expect(await readdir(journalDir)).toEqual([]);
+  });
+
+  it('checkpoint syncs the filesystem and deletes the closed segment', async () => {
+    const store = newStore();
+    await store.put({ id: 'a', value: 1 });
+    expect(await readdir(journalDir)).toHaveLength(1);
+    await store.checkpoint();
+    expect(fsSyncs).toEqual([journalDir]);
+    expect(await readdir(journalDir)).toEqual([]);
+    expect(store.get('a')).toEqual({ id: 'a', value: 1 });
+  });
+
+  it('keeps the segment when the filesystem sync fails, so a restart still replays it', async () => {
+    const store = newStore();
+    await store.put({ id: 'a', value: 1 });
+    failFsSync = true;
+    await store.checkpoint();
+    expect(await readdir(journalDir)).toHaveLength(1);
+    failFsSync = false;
+    await loseRecordFiles();
+    const reader = newStore();
+    await reader.load(log);
+    expect(reader.get('a')).toEqual({ id: 'a', value: 1 });
+  });
+
+  it('writes after a checkpoint go to a new segment', async () => {
+    const store = newStore();
+    await store.put({ id: 'a', value: 1 });
+    await store.checkpoint();
+    await store.put({ id: 'b', value: 2 });
+    expect(await readdir(journalDir)).toEqual(['000000000002.log']);
+  });
+
+  it('ignores a torn final append (never acknowledged) and replays what precedes it', async () => {
+    await mkdir(journalDir);
+    const whole = encodeEntry({ op: 'put', id: 'a', record: { id: 'a', value: 1 } });
+    const torn = encodeEntry({ op: 'put', id: 'b', record: { id: 'b', value: 2 } }).slice(0, 20);
+    await writeFile(path.join(journalDir, '000000000001.log'), whole + torn);
+    const store = newStore();
+    const report = await store.load(log);
+    expect(report.replayed).toBe(1);
+    expect([...store.values()]).toEqual([{ id: 'a', value: 1 }]);
+    expect(await readdir(journalDir)).toEqual([]);
+  });
+
+  it('keeps a segment damaged before its end as *.corrupt, after replaying up to the damage', async () => {
+    await mkdir(journalDir);
+    const a = encodeEntry({ op: 'put', id: 'a', record: { id: 'a', value: 1 } });
+    const b = encodeEntry({ op: 'put', id: 'b', record: { id: 'b', value: 2 } }).replace('"value":2', '"value":9');
+    const c = encodeEntry({ op: 'put', id: 'c', record: { id: 'c', value: 3 } });
+    await writeFile(path.join(journalDir, '000000000001.log'), a + b + c);
+    const store = newStore();
+    await store.load(log);
+    expect([...store.values()]).toEqual([{ id: 'a', value: 1 }]);
+    expect(await readdir(journalDir)).toEqual(['000000000001.log.corrupt']);
+  });
+});
+
+describe('decodeSegment', () => {
+  it('reads back what encodeEntry wrote', () => {
+    const entries = [
+      { op: 'put' as const, id: 'x', record: { id: 'x', value: 1 } },
+      { op: 'delete' as const, id: 'x' },
+    ];
+    expect(decodeSegment(entries.map(encodeEntry).join(''))).toEqual({ entries, corrupt: false });
+  });
+});
