@@ -35,6 +35,13 @@ export interface StartTimes {
   readyMs: number;
 }
 
+/** Every driver started and not yet stopped: an interrupted bench stops them all before it cleans up. */
+const live = new Set<RunningDriver>();
+
+export async function stopAllDrivers(): Promise<void> {
+  await Promise.all([...live].map((d) => d.stop()));
+}
+
 /** A started driver: its process, clients, and what /proc says about its memory. */
 export class RunningDriver {
   private clientsCache: CsiClients | null = null;
@@ -46,7 +53,11 @@ export class RunningDriver {
     readonly socket: string,
     readonly stateDir: string,
   ) {
-    proc.once('exit', (code, signal) => (this.exitedWith = `code ${code} signal ${signal}`));
+    live.add(this);
+    proc.once('exit', (code, signal) => {
+      this.exitedWith = `code ${code} signal ${signal}`;
+      live.delete(this);
+    });
   }
 
   get clients(): CsiClients {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanupDir } from '../test/helpers/driver-process';
-import type { DriverSpec } from './drivers';
+import { stopAllDrivers, type DriverSpec } from './drivers';
 import { machineFacts } from './machine';
 import { renderChart } from './chart';
 import { analysisOf, renderReport } from './report';
@@ -47,7 +47,10 @@ function parseArgs(argv: string[]): Options {
   const o: Options = { smoke: false, pairs: null, scenarios: null, baseline: null, reference: null, out: path.join(REPO, '.run', 'bench'), report: null, render: null };
   for (const arg of argv) {
     const [key, value = ''] = arg.split(/=(.*)/s, 2) as [string, string?];
-    if (key === '--smoke') o.smoke = true;
+    if (key === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else if (key === '--smoke') o.smoke = true;
     else if (key === '--pairs' && /^[1-9]\d*$/.test(value)) o.pairs = Number(value);
     else if (key === '--scenarios' && value) o.scenarios = value.split(',');
     else if (key === '--baseline' && value) o.baseline = path.resolve(value);
@@ -143,7 +146,10 @@ async function main(): Promise<void> {
   const log = (m: string): void => void process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
   const ctx: ScenarioContext = { sizes, root, canMount: process.getuid?.() === 0, log };
   const unavailable: BenchResults['unavailable'] = [];
-  const cleanup = (): Promise<void> => cleanupDir(root);
+  const cleanup = async (): Promise<void> => {
+    await stopAllDrivers();
+    await cleanupDir(root);
+  };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
   try {

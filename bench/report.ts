@@ -147,7 +147,9 @@ export function renderReport(b: BenchResults, chart: string, analysis = ''): str
     const notes = failureNotes(b, s);
     if (notes.length > 0) lines.push(...notes, '');
   }
-  lines.push(ANALYSIS_MARK, analysis.trim() === '' ? '' : analysis.trimEnd(), '');
+  lines.push(ANALYSIS_MARK);
+  if (analysis.trim() !== '') lines.push('', analysis.trim());
+  lines.push('');
   return lines.join('\n');
 }
 

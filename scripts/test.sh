@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh checkout: install (locked npm dependencies, pinned Go tools, kustomize and helm,
 # the container image's Node major), check the generated code is current, type-check, unit + integration + deploy
-# tests (npm test), the unit + integration tests again on the image's Node major, the csi-sanity matrix, then the
-# fault harness at its CI budget (test/faults/run.sh: crash rounds, torn records, fuzzing, storms; seeds printed).
+# tests (npm test), the unit + integration tests again on the image's Node major, the csi-sanity matrix, the fault
+# harness at its CI budget (test/faults/run.sh: crash rounds, torn records, fuzzing, storms; seeds printed), then a
+# smoke run of the bench.
 # .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,8 @@ phase "unit + integration (npm test)" npm test -- --reporter=default --reporter=
 phase "unit + integration on Node $IMAGE_NODE_MAJOR" ".tools/node-$IMAGE_NODE_MAJOR/bin/node" node_modules/vitest/vitest.mjs run test/unit test/integration
 phase "csi-sanity matrix" bash test/sanity/run.sh
 phase "fault harness (CI budget)" bash test/faults/run.sh
+# Every bench scenario end to end at tiny sizes, so the bench cannot rot; it asserts answers, never timings.
+phase "bench smoke (tiny sizes)" npm run --silent bench -- --smoke --reference=none --out=.run/bench-smoke
 
 echo "== timings"
 printf '%s\n' "${phases[@]}"
