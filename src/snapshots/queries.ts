@@ -1,4 +1,4 @@
-import { pageAfter } from '../validate/token';
+import { decodeToken, encodeToken, pageAfter } from '../validate/token';
 import type { ControllerDeps } from '../volumes/controller-deps';
 import type { SnapshotRecord } from './model';
 
@@ -18,12 +18,19 @@ function candidates(deps: ControllerDeps, filter: SnapshotFilter): SnapshotRecor
     const matches = snap && (filter.sourceVolumeId === '' || snap.sourceVolumeId === filter.sourceVolumeId);
     return matches ? [snap] : [];
   }
-  if (filter.sourceVolumeId !== '') return deps.snapshots.ofSource(filter.sourceVolumeId);
-  return [...deps.snapshots.snapshots.values()];
+  return deps.snapshots.ofSource(filter.sourceVolumeId);
 }
 
-/** CSI spec, ListSnapshots: by ID, by source volume (every match), or all; an unknown ID is an empty list. */
+/**
+ * CSI spec, ListSnapshots: by ID, by source volume (every match), or all; an unknown ID is an empty list. Listing all
+ * pages from the catalog's sorted ID index (O(log N + page)); the filtered lists are small and sorted per call.
+ */
 export function listSnapshots(deps: ControllerDeps, filter: SnapshotFilter, maxEntries: number, startingToken: string): SnapshotPage {
+  const isReady = (id: string): boolean => deps.snapshots.get(id)?.phase === 'ready';
+  if (filter.snapshotId === '' && filter.sourceVolumeId === '') {
+    const page = deps.snapshots.idsInOrder.page(decodeToken(startingToken), maxEntries, isReady);
+    return { entries: page.keys.map((id) => deps.snapshots.get(id)!), nextToken: page.more ? encodeToken(page.keys[page.keys.length - 1]!) : '' };
+  }
   const ready = candidates(deps, filter).filter((s) => s.phase === 'ready');
   const page = pageAfter(ready.map((s) => s.id).sort(), maxEntries, startingToken);
   return { entries: page.keys.map((id) => deps.snapshots.get(id)!), nextToken: page.nextToken };
