@@ -1,5 +1,4 @@
 import { open } from 'node:fs/promises';
-import { commandFileSystemSync, type FileSystemSync } from '../os/fs-sync';
 
 interface Slot {
   /** The fsync in progress, if any. */
@@ -11,12 +10,9 @@ interface Slot {
 /**
  * fsyncs directories so that renames and unlinks in them survive a crash. Calls that arrive while a sync of the same
  * directory is running share the next sync (a group commit): N concurrent writers cost two fsyncs, not N.
- * Also the way the record journals make a checkpoint durable: one sync of the whole filesystem (src/state/journal.ts).
  */
 export class DirSyncer {
   private readonly slots = new Map<string, Slot>();
-
-  constructor(readonly syncFileSystem: FileSystemSync = commandFileSystemSync()) {}
 
   sync(dir: string): Promise<void> {
     let slot = this.slots.get(dir);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import { removeFile, replaceFile } from './atomic-file';
-import type { DirSyncer } from './dir-sync';
+import { fsyncPath, type DirSyncer } from './dir-sync';
 import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalEntry, type JournalOptions } from './journal';
 
 /** Turns parsed JSON into a typed record, throwing when the shape is wrong (a torn or hand-edited file). */
@@ -41,10 +41,21 @@ export class RecordStore<T extends { id: string }> {
     readonly dir: string,
     private readonly quarantineDir: string,
     private readonly parse: RecordParser<T>,
-    syncer: DirSyncer,
+    private readonly syncer: DirSyncer,
     journalOptions: JournalOptions = DEFAULT_JOURNAL_OPTIONS,
   ) {
-    this.journal = new Journal(`${dir}.journal`, syncer, journalOptions);
+    this.journal = new Journal(`${dir}.journal`, syncer, (ids) => this.makeDurable(ids), journalOptions);
+  }
+
+  /** A journal checkpoint: fsync the touched record files that still exist, then their directory once. */
+  private async makeDurable(ids: ReadonlySet<string>): Promise<void> {
+    for (const id of ids) {
+      await fsyncPath(this.fileOf(id)).catch((err: NodeJS.ErrnoException) => {
+        // Removed since (its removal is made durable by the directory fsync), or replaced again (a newer entry covers it).
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+    await this.syncer.sync(this.dir);
   }
 
   get size(): number {

@@ -6,12 +6,14 @@ import { encodeEntry, decodeSegment } from '../../../src/state/journal';
 import { RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
 
-// Count fdatasyncs: every FileHandle the journal opens for appending is wrapped.
+// Count fdatasyncs (every FileHandle the journal opens for appending is wrapped) and fsyncs (fsyncPath opens 'r').
 const datasyncs = vi.hoisted(() => ({ count: 0 }));
+const fsynced = vi.hoisted(() => [] as string[]);
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   const open: typeof real.open = async (...args) => {
     const handle = await real.open(...args);
+    if (args[1] === 'r') fsynced.push(String(args[0]));
     if (args[1] === 'a') {
       const datasync = handle.datasync.bind(handle);
       handle.datasync = async () => {
@@ -38,18 +40,15 @@ function parseItem(raw: unknown): Item {
 let dir: string;
 let recordsDir: string;
 let journalDir: string;
-let fsSyncs: string[];
-let failFsSync: boolean;
 const log = silentLogger();
 
-/** A store whose filesystem syncs are recorded (and can be made to fail); checkpoints only when asked. */
+/** A store that checkpoints only when asked. */
 function newStore(): RecordStore<Item> {
-  const syncer = new DirSyncer(async (p) => {
-    if (failFsSync) throw new Error('sync failed');
-    fsSyncs.push(p);
-  });
-  return new RecordStore<Item>(recordsDir, path.join(dir, 'quarantine'), parseItem, syncer, { checkpointEntries: 1_000_000, checkpointIdleMs: 3_600_000 });
+  return new RecordStore<Item>(recordsDir, path.join(dir, 'quarantine'), parseItem, new DirSyncer(), { checkpointEntries: 1_000_000, checkpointIdleMs: 3_600_000 });
 }
+
+/** Record files (not directories) fsynced so far, by name. */
+const recordFsyncs = (): string[] => fsynced.filter((p) => p.startsWith(`${recordsDir}/`)).map((p) => path.basename(p));
 
 /** What a power cut after the acknowledgement could leave: record files that never reached the disk. */
 async function loseRecordFiles(): Promise<void> {
@@ -63,8 +62,7 @@ beforeEach(async () => {
   journalDir = `${recordsDir}.journal`;
   await mkdir(recordsDir, { recursive: true });
   datasyncs.count = 0;
-  fsSyncs = [];
-  failFsSync = false;
+  fsynced.length = 0;
 });
 
 afterEach(async () => {
@@ -96,32 +94,48 @@ describe('record journal (group commit)', () => {
     expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 3 });
   });
 
-  it('makes the replayed state durable with one filesystem sync, then empties the journal', async () => {
+  it('makes the replayed records durable (fsync of each file still present, then the directory), then empties the journal', async () => {
     const writer = newStore();
     await writer.put({ id: 'a', value: 1 });
+    await writer.put({ id: 'gone', value: 2 });
+    await writer.delete('gone');
+    fsynced.length = 0;
     await newStore().load(log);
-    expect(fsSyncs).toEqual([journalDir]);
+    expect(recordFsyncs()).toEqual(['a.json']);
+    expect(fsynced).toContain(recordsDir);
     expect(await readdir(journalDir)).toEqual([]);
   });
 
-  it('checkpoint syncs the filesystem and deletes the closed segment', async () => {
+  it('checkpoint fsyncs the touched record files and deletes the closed segment', async () => {
     const store = newStore();
     await store.put({ id: 'a', value: 1 });
     expect(await readdir(journalDir)).toHaveLength(1);
+    fsynced.length = 0;
     await store.checkpoint();
-    expect(fsSyncs).toEqual([journalDir]);
+    expect(recordFsyncs()).toEqual(['a.json']);
+    expect(fsynced).toContain(recordsDir);
     expect(await readdir(journalDir)).toEqual([]);
     expect(store.get('a')).toEqual({ id: 'a', value: 1 });
   });
 
-  it('keeps the segment when the filesystem sync fails, so a restart still replays it', async () => {
+  it('a record created and deleted between two checkpoints costs no file fsync', async () => {
     const store = newStore();
     await store.put({ id: 'a', value: 1 });
-    failFsSync = true;
+    await store.delete('a');
+    fsynced.length = 0;
+    await store.checkpoint();
+    expect(recordFsyncs()).toEqual([]);
+    expect(await readdir(journalDir)).toEqual([]);
+  });
+
+  it('keeps the segment when the checkpoint fails, so a restart still replays it', async () => {
+    const store = newStore();
+    await store.put({ id: 'a', value: 1 });
+    // The records directory vanishing makes its fsync fail.
+    await rm(recordsDir, { recursive: true, force: true });
     await store.checkpoint();
     expect(await readdir(journalDir)).toHaveLength(1);
-    failFsSync = false;
-    await loseRecordFiles();
+    await mkdir(recordsDir);
     const reader = newStore();
     await reader.load(log);
     expect(reader.get('a')).toEqual({ id: 'a', value: 1 });
