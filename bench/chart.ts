@@ -6,8 +6,8 @@ import { evaluateTargets } from './targets';
  * The report's chart, as hand-written SVG (no plotting dependency): the scale curve, create/delete latency
  * percentiles per driver, and each target's measured/goal score on a log axis.
  */
-const W = 1080;
-const H = 380;
+const W = 1340;
+const H = 400;
 const PANEL = { w: 320, h: 260, top: 60 };
 const COLORS: Record<string, string> = { ours: '#1f6fb4', reference: '#d62728', baseline: '#8c8c8c' };
 
@@ -95,7 +95,7 @@ function targetsPanel(b: BenchResults, x0: number): string[] {
   }
   rows.forEach((r, i) => {
     const y = top + i * rh;
-    const short = r.target.split(':')[0]!.split(' (')[0]!.slice(0, 30);
+    const short = r.short;
     out.push(text(x0 - 6, y + rh / 2 + 4, short, 'text-anchor="end" font-size="10"'));
     if (!Number.isFinite(r.score)) {
       out.push(text(lx(1) + 6, y + rh / 2 + 4, 'not measured', 'font-size="10" fill="#888"'));
@@ -108,11 +108,11 @@ function targetsPanel(b: BenchResults, x0: number): string[] {
 }
 
 function legend(b: BenchResults): string[] {
-  return b.sides.flatMap((s, i) => [`<rect x="${70 + i * 140}" y="${H - 24}" width="12" height="12" fill="${colorOf(s.label)}"/>`, text(88 + i * 140, H - 14, s.label)]);
+  return b.sides.flatMap((s, i) => [`<rect x="${70 + i * 140}" y="${H - 20}" width="12" height="12" fill="${colorOf(s.label)}"/>`, text(88 + i * 140, H - 10, s.label)]);
 }
 
 export function renderChart(b: BenchResults): string {
-  const body = [...scalePanel(b, 70), ...latencyPanel(b, 450), ...targetsPanel(b, W - PANEL.w - 20), ...legend(b)];
+  const body = [...scalePanel(b, 70), ...latencyPanel(b, 450), ...targetsPanel(b, W - PANEL.w - 40), ...legend(b)];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,

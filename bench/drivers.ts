@@ -81,6 +81,14 @@ export class RunningDriver {
     return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
   }
 
+  /** CPU time the driver process has used so far (user + system), in ms; from /proc (clock ticks of 10 ms). */
+  async cpuMs(): Promise<number> {
+    const stat = await readFile(`/proc/${this.proc.pid}/stat`, 'utf8');
+    // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+
   async stop(): Promise<void> {
     this.resetClients();
     if (this.exitedWith !== null) return;

@@ -84,7 +84,7 @@ function header(b: BenchResults): string[] {
   return [
     '# Performance',
     '',
-    b.smoke ? '> **Smoke run** (tiny sizes, one pair): checks that every scenario works end to end. The figures mean nothing.\n' : '',
+    ...(b.smoke ? ['> **Smoke run** (tiny sizes, one pair): checks that every scenario works end to end. The figures mean nothing.', ''] : []),
     `Measured by \`npm run bench\` (bench/) on ${b.startedAt.slice(0, 10)}, ${b.durationS} s in all. Each scenario starts each`,
     `driver on fresh state, alternating drivers within each pair (A B A B …, ${b.sizes.pairs} pair(s)); a figure is the`,
     'median of its runs with the range in brackets, and ratios are of medians from the same interleaved run. Every',

@@ -56,14 +56,17 @@ export const createDelete: Scenario = {
         await sleep(500);
         const idle = (await d.memory()).rssMiB;
         const sampler = rssSampler(d);
+        const cpu0 = await d.cpuMs();
         const t0 = process.hrtime.bigint();
         const ids = await createMany(d, rec, 'cd', 0, n, c);
         const createS = seconds(t0);
         const t1 = process.hrtime.bigint();
         await deleteMany(d, rec, ids, c);
         const deleteS = seconds(t1);
+        const cpuPerOp = ((await d.cpuMs()) - cpu0) / (2 * n);
         const peak = await sampler.stop();
-        return result(rec, { opsPerSec: (2 * n) / (createS + deleteS), createOpsPerSec: n / createS, deleteOpsPerSec: n / deleteS, idleRssMiB: idle, peakRssMiB: peak });
+        // CPU per op against wall time per op shows whether the driver waits on the disk or on the processor.
+        return result(rec, { opsPerSec: (2 * n) / (createS + deleteS), createOpsPerSec: n / createS, deleteOpsPerSec: n / deleteS, cpuMsPerOp: cpuPerOp, idleRssMiB: idle, peakRssMiB: peak });
       });
     } finally {
       await removeRunDir(dir);
