@@ -138,7 +138,18 @@ export class App {
     this.gate.draining = true;
     this.log.info('shutting down: finishing in-flight calls');
     await this.server.close(graceMs);
+    await this.checkpointState();
     this.state = 'stopped';
     this.log.info('stopped');
+  }
+
+  /**
+   * After a clean stop the record files alone are the durable state (the journals are empty): start-up replays
+   * nothing, and a record damaged later is quarantined rather than silently rewritten.
+   */
+  private async checkpointState(): Promise<void> {
+    const c = this.controller;
+    const stores = [...(c ? [c.catalog.volumes, c.catalog.attachments, c.snapshots.snapshots, c.snapshots.groups] : []), ...(this.node ? [this.node.nodeRecords] : [])];
+    await Promise.all(stores.map((s) => s.checkpoint())).catch((err: unknown) => this.log.error({ err }, 'journal checkpoint at shutdown failed: start-up will replay the journal'));
   }
 }

@@ -185,6 +185,14 @@ export class Journal {
     await this.syncer.sync(this.dir);
   }
 
+  /** IDs the segments left by a crash will rewrite at replay (read before the record files, so none is quarantined). */
+  async pendingIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => SEGMENT.test(n));
+    for (const name of names) for (const e of decodeSegment(await readFile(path.join(this.dir, name), 'utf8')).entries) ids.add(e.id);
+    return ids;
+  }
+
   /**
    * Start-up: applies every segment's entries in order, makes the result durable, and removes the segments. Must run
    * before the first append.

@@ -98,6 +98,9 @@ export class RecordStore<T extends { id: string }> {
   async load(log: Logger): Promise<LoadReport> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const report: LoadReport = { loaded: 0, quarantined: [], tempFilesRemoved: 0, replayed: 0 };
+    // A record file the journal rewrites was changed after the last checkpoint, so a crash may have torn it (it was
+    // never fsynced): the journal holds its acknowledged content, so it is repaired, not quarantined.
+    const journaled = await this.journal.pendingIds();
     for (const name of (await readdir(this.dir)).sort()) {
       const file = path.join(this.dir, name);
       if (TEMP_FILE.test(name)) {
@@ -105,7 +108,7 @@ export class RecordStore<T extends { id: string }> {
         await unlink(file);
         report.tempFilesRemoved++;
       } else if (name.endsWith(SUFFIX)) {
-        await this.loadOne(file, name.slice(0, -SUFFIX.length), report, log);
+        await this.loadOne(file, name.slice(0, -SUFFIX.length), report, log, journaled);
       }
     }
     const replay = await this.journal.replay((entry) => this.applyEntry(entry));
@@ -128,13 +131,14 @@ export class RecordStore<T extends { id: string }> {
     this.records.set(record.id, record);
   }
 
-  private async loadOne(file: string, id: string, report: LoadReport, log: Logger): Promise<void> {
+  private async loadOne(file: string, id: string, report: LoadReport, log: Logger, journaled: ReadonlySet<string>): Promise<void> {
     try {
       const record = this.parse(JSON.parse(await readFile(file, 'utf8')));
       if (record.id !== id) throw new Error(`record id ${JSON.stringify(record.id)} does not match its file name`);
       this.records.set(id, record);
       report.loaded++;
     } catch (err) {
+      if (journaled.has(id)) return;
       await mkdir(this.quarantineDir, { recursive: true, mode: 0o700 });
       const dest = path.join(this.quarantineDir, quarantineName(path.basename(this.dir), id, Date.now()));
       await rename(file, dest);

@@ -106,6 +106,18 @@ describe('record journal (group commit)', () => {
     expect(await readdir(journalDir)).toEqual([]);
   });
 
+  it('repairs a record file torn after the acknowledgement from the journal instead of quarantining it', async () => {
+    const writer = newStore();
+    await writer.put({ id: 'a', value: 1 });
+    await writeFile(path.join(recordsDir, 'a.json'), '{"id":"a","va');
+    const reader = newStore();
+    const report = await reader.load(log);
+    expect(report.quarantined).toEqual([]);
+    expect(reader.get('a')).toEqual({ id: 'a', value: 1 });
+    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 1 });
+    expect(await readdir(dir)).not.toContain('quarantine');
+  });
+
   it('checkpoint fsyncs the touched record files and deletes the closed segment', async () => {
     const store = newStore();
     await store.put({ id: 'a', value: 1 });

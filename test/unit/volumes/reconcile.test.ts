@@ -93,6 +93,8 @@ describe('reconcileController', () => {
 
   it('does not count the directory of a quarantined record as an orphan, and keeps it', async () => {
     const id = await createVolumeId(d, 'pvc-1');
+    // Damaged after it was durable (checkpointed): before that, the journal would repair it instead.
+    await d.controllerDeps.catalog.volumes.checkpoint();
     await writeFile(d.layout.volumeRecordFile(id), '{"torn');
     const { deps, report } = await restart();
     expect(deps.catalog.quarantinedVolume(id)).toMatch(/quarantine/);
@@ -103,8 +105,10 @@ describe('reconcileController', () => {
   it('keeps the attachments of a volume whose record is quarantined (the volume may be in use)', async () => {
     const id = await createVolumeId(d, 'pvc-1');
     await invoke(d.controller.ControllerPublishVolume, controllerPublishRequest(id));
+    await d.controllerDeps.catalog.volumes.checkpoint();
     await writeFile(d.layout.volumeRecordFile(id), '{"torn');
     const { deps, report } = await restart();
+    expect(deps.catalog.quarantinedVolume(id)).toMatch(/quarantine/);
     expect(report.danglingAttachments).toBe(0);
     expect(deps.catalog.attachmentsOf(id)).toHaveLength(1);
   });
