@@ -14,6 +14,8 @@ export interface DriverSpec {
   kind: 'ours' | 'baseline' | 'reference';
   /** dist/main.js for ours/baseline, the hostpathplugin binary for the reference. */
   bin: string;
+  /** The build has --allowed-path-root (staging and target paths must be under it; builds before it do not). */
+  allowedPathRoot?: boolean;
 }
 
 export const BENCH_NODE_ID = 'bench-node';
@@ -24,8 +26,10 @@ function argvFor(spec: DriverSpec, socket: string, stateDir: string): [string, s
     // lifecycle scenario can ControllerPublish; glog at its default verbosity.
     return [spec.bin, [`--endpoint=unix://${socket}`, `--nodeid=${BENCH_NODE_ID}`, `--statedir=${stateDir}`, '--drivername=hostpath.csi.k8s.io', '--enable-attach=true']];
   }
-  // Ours at its shipped defaults (log level info: one line per RPC), like a deployment.
-  return [process.execPath, [spec.bin, `--endpoint=unix://${socket}`, `--state-dir=${stateDir}`, `--node-id=${BENCH_NODE_ID}`]];
+  // Ours at its shipped defaults (log level info: one line per RPC), like a deployment; the run's directory stands
+  // in for kubelet's, so staging and target paths are allowed under it.
+  const root = spec.allowedPathRoot ? [`--allowed-path-root=${path.dirname(socket)}`] : [];
+  return [process.execPath, [spec.bin, `--endpoint=unix://${socket}`, `--state-dir=${stateDir}`, `--node-id=${BENCH_NODE_ID}`, ...root]];
 }
 
 export interface StartTimes {

@@ -87,12 +87,20 @@ async function referenceSide(o: Options, unavailable: BenchResults['unavailable'
   return { label: 'reference', kind: 'reference', bin, description: `upstream hostpathplugin (${version})` };
 }
 
+/** Whether a build of ours has --allowed-path-root (its --help lists it). */
+async function hasAllowedPathRoot(mainJs: string): Promise<boolean> {
+  return (await sh(process.execPath, [mainJs, '--help'])).out.includes('--allowed-path-root');
+}
+
 async function sides(o: Options, unavailable: BenchResults['unavailable']): Promise<SideInfo[]> {
-  const out: SideInfo[] = [{ label: 'ours', kind: 'ours', bin: path.join(REPO, 'dist', 'main.js'), description: 'hostpath-csi, this tree (dist/)' }];
-  if (!existsSync(out[0]!.bin)) throw new Error('dist/main.js is missing: run `npm run build` first');
+  const bin = path.join(REPO, 'dist', 'main.js');
+  if (!existsSync(bin)) throw new Error('dist/main.js is missing: run `npm run build` first');
+  const out: SideInfo[] = [{ label: 'ours', kind: 'ours', bin, description: 'hostpath-csi, this tree (dist/)', allowedPathRoot: await hasAllowedPathRoot(bin) }];
   const ref = await referenceSide(o, unavailable);
   if (ref) out.push(ref);
-  if (o.baseline) out.push({ label: 'baseline', kind: 'baseline', bin: o.baseline, description: `hostpath-csi, another build: ${o.baseline}` });
+  if (o.baseline) {
+    out.push({ label: 'baseline', kind: 'baseline', bin: o.baseline, description: `hostpath-csi, another build: ${o.baseline}`, allowedPathRoot: await hasAllowedPathRoot(o.baseline) });
+  }
   return out;
 }
 
@@ -113,7 +121,7 @@ async function runAll(o: Options, ctx: ScenarioContext, bench: BenchResults): Pr
       for (const side of bench.sides) {
         ctx.log(`${scenario.name}: pair ${pair}/${ctx.sizes.pairs}, ${side.label}`);
         entry.loadBefore.push(Math.round(os.loadavg()[0]! * 100) / 100);
-        const spec: DriverSpec = { label: side.label, kind: side.kind, bin: side.bin };
+        const spec: DriverSpec = { label: side.label, kind: side.kind, bin: side.bin, allowedPathRoot: side.allowedPathRoot === true };
         const run = await scenario.run(spec, ctx).catch(failedRun);
         if (run.failures.length > 0) ctx.log(`  ${run.failures.length} failure(s), first: ${JSON.stringify(run.failures[0])}`);
         entry.runs[side.label]!.push(run);

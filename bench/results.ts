@@ -7,6 +7,7 @@ export interface SideInfo {
   bin: string;
   /** What this side is, for the report ("this tree", "v1.17.0", "commit abc1234 (before the fixes)"). */
   description: string;
+  allowedPathRoot?: boolean;
 }
 
 export interface ScenarioResults {
