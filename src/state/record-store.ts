@@ -18,7 +18,7 @@ export interface LoadReport {
 }
 
 const SUFFIX = '.json';
-/** Exactly what writeFileAtomic names its temp files: a record ID may itself contain ".tmp-". */
+/** Exactly what replaceFile names its temp files: a record ID may itself contain ".tmp-". */
 const TEMP_FILE = /\.json\.tmp-\d+-\d+$/;
 
 /**
