@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the binaries of the local-cluster e2e from the Go module proxy at pinned versions, into .tools/e2e/bin:
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl   (k8s/go.mod, a wrapper module)
+#   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter, snapshot-controller  (the sidecars' own modules)
+#   hostpath-csi-registrar  (registrar/, a stand-in for node-driver-registrar; see versions.sh)
+# Each binary has a stamp (.tools/e2e/bin/.<name>.version: version + build flags); a binary whose stamp matches is
+# not rebuilt, and a rebuild after a lost .tools reuses Go's build cache.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+
+bin="$root/.tools/e2e/bin"
+mkdir -p "$bin" "$root/.tools/e2e/crds" "$root/.tools/e2e/snapshot-controller"
+# Static binaries, as upstream releases them; -trimpath so the build cache does not depend on where the module is.
+export CGO_ENABLED=0 GOFLAGS="-mod=mod -trimpath"
+
+up_to_date() { # name stamp
+  [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]
+}
+
+stamp_of() { # version ldflags
+  printf '%s %s' "$1" "$(printf '%s' "$2" | sha256sum | cut -c1-12)"
+}
+
+module_dir() { # module@version -> its read-only directory in the module cache
+  (cd "$here/k8s" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+}
+
+build_kubernetes() {
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  local stamp cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl) need=() c
+  stamp=$(stamp_of "$K8S_VERSION" "$ldflags")
+  for c in "${cmds[@]}"; do up_to_date "$c" "$stamp" || need+=("$c"); done
+  [ ${#need[@]} -eq 0 ] && return
+  echo "building Kubernetes $K8S_VERSION: ${need[*]}"
+  (cd "$here/k8s" && go build -ldflags "$ldflags" -o "$bin/" "${need[@]/#/k8s.io/kubernetes/cmd/}")
+  for c in "${need[@]}"; do echo "$stamp" > "$bin/.$c.version"; done
+}
+
+# The sidecars' go.mod files have replace directives, so `go install module@version` refuses them: build inside the
+# downloaded module instead (its go.sum pins every dependency).
+build_sidecar() { # name module version cmd-dir
+  local name=$1 module=$2 version=$3 cmd=$4
+  local ldflags="-s -w -X main.version=$version" stamp dir
+  stamp=$(stamp_of "$version" "$ldflags")
+  up_to_date "$name" "$stamp" && return
+  echo "building $name $version"
+  dir=$(module_dir "$module@$version")
+  (cd "$dir" && go build -ldflags "$ldflags" -o "$bin/$name" "./$cmd")
+  echo "$stamp" > "$bin/.$name.version"
+}
+
+build_registrar() {
+  local src="$here/registrar" stamp
+  stamp=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)
+  up_to_date hostpath-csi-registrar "$stamp" && return
+  echo "building hostpath-csi-registrar"
+  (cd "$src" && go build -ldflags "-s -w" -o "$bin/hostpath-csi-registrar" .)
+  echo "$stamp" > "$bin/.hostpath-csi-registrar.version"
+}
+
+# The snapshot CRDs and the snapshot-controller's RBAC and Deployment, from the module at the csi-snapshotter
+# version: the files docs/kubernetes.md tells users to apply.
+copy_snapshot_manifests() { # version
+  local dir crd
+  dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/v8@$1")
+  for crd in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
+    install -m 0644 "$dir/client/config/crd/snapshot.storage.k8s.io_$crd.yaml" "$root/.tools/e2e/crds/"
+  done
+  install -m 0644 "$dir"/deploy/kubernetes/snapshot-controller/{rbac,setup}-snapshot-controller.yaml \
+    "$root/.tools/e2e/snapshot-controller/"
+}
+
+snapshotter_version=$(sidecar_version csi-snapshotter)
+build_kubernetes
+build_sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6 \
+  "$(sidecar_version csi-provisioner)" cmd/csi-provisioner
+build_sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4 \
+  "$(sidecar_version csi-attacher)" cmd/csi-attacher
+sidecar_version csi-resizer >/dev/null # still fails the build if the manifests disagree among themselves
+build_sidecar csi-resizer github.com/kubernetes-csi/external-resizer/v2 "$RESIZER_BUILD_VERSION" cmd/csi-resizer
+build_sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8 "$snapshotter_version" \
+  cmd/csi-snapshotter
+build_sidecar snapshot-controller github.com/kubernetes-csi/external-snapshotter/v8 "$snapshotter_version" \
+  cmd/snapshot-controller
+build_registrar
+copy_snapshot_manifests "$snapshotter_version"
