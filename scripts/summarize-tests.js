@@ -7,8 +7,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-// npm test's report, and the fault harness's (test/faults/run.sh).
-for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json']) {
+// npm test's report, the fault harness's (test/faults/run.sh) and the local-cluster e2e's.
+for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-vitest.json']) {
   if (!fs.existsSync(vitest)) continue;
   const r = JSON.parse(fs.readFileSync(vitest, 'utf8'));
   passed += r.numPassedTests;

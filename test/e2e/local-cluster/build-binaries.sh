@@ -45,7 +45,9 @@ build_kubernetes() {
 }
 
 # The sidecars' go.mod files have replace directives, so `go install module@version` refuses them: build inside the
-# downloaded module instead (its go.sum pins every dependency).
+# downloaded module instead (its go.sum pins every dependency). A replace that points into the repository
+# (external-snapshotter: `client/v8 => ./client`) names a nested module, which the module zip leaves out: then build
+# in a writable copy whose go.mod takes that nested module from the proxy at the same version (the same tag).
 build_sidecar() { # name module version cmd-dir
   local name=$1 module=$2 version=$3 cmd=$4
   local ldflags="-s -w -X main.version=$version" stamp dir
@@ -53,6 +55,17 @@ build_sidecar() { # name module version cmd-dir
   up_to_date "$name" "$stamp" && return
   echo "building $name $version"
   dir=$(module_dir "$module@$version")
+  local nested
+  nested=$(sed -n 's#^replace \([^ ]*\) => \./.*#\1#p' "$dir/go.mod")
+  if [ -n "$nested" ]; then
+    local copy="$root/.tools/e2e/src/${module//\//_}@$version" m
+    if [ ! -f "$copy/.complete" ]; then
+      rm -rf "$copy" && mkdir -p "$copy" && cp -r "$dir/." "$copy" && chmod -R u+w "$copy"
+      for m in $nested; do (cd "$copy" && go mod edit -replace "$m=$m@$version"); done
+      touch "$copy/.complete"
+    fi
+    dir=$copy
+  fi
   (cd "$dir" && go build -ldflags "$ldflags" -o "$bin/$name" "./$cmd")
   echo "$stamp" > "$bin/.$name.version"
 }
@@ -70,10 +83,11 @@ build_registrar() {
 # version: the files docs/kubernetes.md tells users to apply.
 copy_snapshot_manifests() { # version
   local dir crd
-  dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/v8@$1")
+  dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/client/v8@$1") # the CRDs live in client/
   for crd in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
-    install -m 0644 "$dir/client/config/crd/snapshot.storage.k8s.io_$crd.yaml" "$root/.tools/e2e/crds/"
+    install -m 0644 "$dir/config/crd/snapshot.storage.k8s.io_$crd.yaml" "$root/.tools/e2e/crds/"
   done
+  dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/v8@$1")
   install -m 0644 "$dir"/deploy/kubernetes/snapshot-controller/{rbac,setup}-snapshot-controller.yaml \
     "$root/.tools/e2e/snapshot-controller/"
 }

@@ -1,7 +1,7 @@
 // A wrapper module that builds the Kubernetes server binaries from the Go module proxy. `go install` refuses
 // k8s.io/kubernetes because its go.mod replaces every k8s.io/* staging module with a local directory; here each one
-// is pinned to the v0.x release that matches the Kubernetes release instead. Regenerate with
-// test/e2e/local-cluster/build-binaries.sh --regenerate after changing the version.
+// is pinned to the v0.x release that matches the Kubernetes release instead. To move to another release, change
+// the version here (require and every replace) and K8S_VERSION in ../versions.sh, then run `go mod tidy`.
 module hostpath-csi.dev/e2e/k8s-binaries
 
 go 1.26.0

@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import path from 'node:path';
+
+/** The running local cluster, as up.sh described it in <E2E_ROOT>/cluster.env. */
+
+export const REPO = path.resolve(__dirname, '..', '..', '..', '..');
+const E2E_ROOT = process.env.E2E_ROOT ?? '/var/lib/hostpath-csi-e2e';
+
+function readClusterEnv(): Record<string, string> {
+  const file = path.join(E2E_ROOT, 'cluster.env');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`${file} not found: bring the cluster up first (test/e2e/local-cluster/up.sh, or run.sh)`);
+  }
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+const env = readClusterEnv();
+function required(name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`cluster.env has no ${name}`);
+  return v;
+}
+
+export const cluster = Object.freeze({
+  root: required('E2E_ROOT'),
+  bin: required('E2E_BIN'),
+  logs: required('E2E_LOGS'),
+  pids: required('E2E_PIDS'),
+  pki: required('E2E_PKI'),
+  kubeconfig: required('E2E_KUBECONFIG'),
+  kubeletDir: required('E2E_KUBELET_DIR'),
+  stateDir: required('E2E_STATE_DIR'),
+  nodeName: required('E2E_NODE_NAME'),
+  apiserver: required('E2E_APISERVER'),
+  kubelet: required('E2E_KUBELET'),
+  testImage: required('E2E_TEST_IMAGE'),
+});
+
+export class KubectlError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly output: string,
+  ) {
+    super(`kubectl ${args.join(' ')} failed: ${output.trim()}`);
+  }
+}
+
+/** Runs kubectl as the cluster admin; resolves with stdout, rejects with KubectlError carrying stderr. */
+export function kubectl(args: readonly string[], input?: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      path.join(cluster.bin, 'kubectl'),
+      ['--kubeconfig', cluster.kubeconfig, ...args],
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new KubectlError(args, `${stderr}${stdout}`)) : resolve(stdout)),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+export async function kubectlJson<T>(args: readonly string[]): Promise<T> {
+  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
+}
+
+/** Applies objects given as JSON (kubectl accepts a JSON List). */
+export async function apply(objects: readonly object[]): Promise<void> {
+  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+}
+
+/** Creates objects given as JSON (for the ones whose spec is immutable, so `apply` would hide a mistake). */
+export async function create(objects: readonly object[]): Promise<void> {
+  await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+}
+
+/**
+ * GET from kubelet's own API, as the API server does (its kubelet client certificate). Not through the API
+ * server's node proxy: that refuses a node whose address is loopback. kubelet's serving certificate is self-signed
+ * by kubelet itself, so it is not verified (loopback only).
+ */
+export async function kubeletGet(urlPath: string): Promise<string> {
+  const [cert, key] = await Promise.all(['crt', 'key'].map((ext) => readFile(path.join(cluster.pki, `apiserver-kubelet-client.${ext}`))));
+  return new Promise((resolve, reject) => {
+    const req = request(`${cluster.kubelet}${urlPath}`, { cert, key, rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`kubelet ${urlPath}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`kubelet ${urlPath}: timed out`)));
+    req.end();
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `check` until it returns a value other than undefined/false, or throws after timeoutMs with the last
+ * error or the description. Each call of `check` may itself call kubectl.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+  intervalMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${why}`);
+    }
+    await sleep(intervalMs);
+  }
+}
