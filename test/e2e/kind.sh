@@ -84,6 +84,8 @@ kubectl apply -f "$upstream/deploy/kubernetes/snapshot-controller/setup-snapshot
 kubectl -n kube-system set image deployment/snapshot-controller \
   "snapshot-controller=registry.k8s.io/sig-storage/snapshot-controller:$snapshotter"
 if [ "$form" = distributed ]; then
+  kubectl patch clusterrole snapshot-controller-runner --type=json \
+    -p '[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["nodes"],"verbs":["get","list","watch"]}}]'
   kubectl -n kube-system patch deployment snapshot-controller --type=json \
     -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--enable-distributed-snapshotting"}]'
 fi
