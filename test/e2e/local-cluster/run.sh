@@ -11,6 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$E2E_REPO"
 [ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
 
+mkdir -p "$(dirname "$E2E_LOCK")"
 exec 9>"$E2E_LOCK"
 if ! flock -n 9; then
   echo "another local-cluster e2e run holds $E2E_LOCK: waiting for it"
@@ -19,7 +20,8 @@ fi
 
 # A previous run that was killed before its teardown left its cluster behind: take it down first.
 bash "$here/down.sh"
-trap 'bash "$here/down.sh"' EXIT
+# The teardown's verdict counts too: a run that leaves mounts, loops or processes behind fails.
+trap 'bash "$here/down.sh" || { echo "local-cluster teardown was not clean" >&2; exit 1; }' EXIT
 bash "$here/up.sh"
 rm -f .run/e2e-vitest.json
 npx vitest run --config "$here/vitest.config.ts" --reporter=default --reporter=json \

@@ -185,7 +185,9 @@ ctr() {
 
 # kubelet: oomScoreAdj 0 (no CAP_SYS_RESOURCE here), node name localhost (kubelet refuses a loopback --node-ip; the
 # API server reaches it by host name instead), failCgroupV1 false (this VM has cgroup v1), eviction thresholds low
-# (the disk is shared and its free space is not ours to police), image GC off.
+# (the disk is shared and its free space is not ours to police), image GC off. nodeStatusUpdateFrequency 1s: kubelet
+# mounts a volume only after its node status reports it in use, and the attach-detach controller detaches only after
+# it no longer does; with the default 10s each pod start and stop with a PVC waits up to 10s for that.
 start_kubelet() {
   mkdir -p "$E2E_KUBELET_DIR/pki" "$E2E_ROOT/pod-logs" "$E2E_ROOT/volume-plugins"
   cat > "$E2E_ROOT/kubelet-config.yaml" <<EOF
@@ -213,6 +215,7 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 registerNode: true
 syncFrequency: 5s
+nodeStatusUpdateFrequency: 1s
 fileCheckFrequency: 5s
 volumeStatsAggPeriod: 5s
 EOF

@@ -47,6 +47,9 @@ export const cluster = Object.freeze({
   testImage: required('E2E_TEST_IMAGE'),
 });
 
+/** On every case's namespace, so the end of the suite can wait for all of them to be gone. */
+export const CASE_LABEL = 'e2e.hostpath.csi.dev/case';
+
 export class KubectlError extends Error {
   constructor(
     readonly args: readonly string[],

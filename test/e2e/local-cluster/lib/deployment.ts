@@ -3,7 +3,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { call, connectCsi } from '../../../helpers/csi-client';
 import { kustomize, parseYaml, type K8sObject } from '../../../deploy/manifests';
-import { apply, cluster, kubectl, kubectlJson, REPO, waitFor } from './cluster';
+import { apply, CASE_LABEL, cluster, kubectl, kubectlJson, REPO, waitFor } from './cluster';
 import { planDeployment, type HostContext, type Plan, type PlannedProcess } from './plan';
 import { childPid, livePid, startProcess, stopProcess } from './processes';
 
@@ -203,10 +203,15 @@ async function readDeployed(): Promise<Deployed | undefined> {
   }
 }
 
-/** Stops the processes and deletes the cluster objects of the deployed form (the snapshot CRDs stay). */
+/**
+ * Stops the processes and deletes the cluster objects of the deployed form (the snapshot CRDs stay). First waits
+ * for the cases' namespaces to finish terminating, while the driver can still clean up what they held.
+ */
 export async function undeploy(): Promise<void> {
   const deployed = await readDeployed();
   if (!deployed) return;
+  const terminating = (await kubectl(['get', 'namespace', '-l', `${CASE_LABEL}=true`, '-o', 'name'])).split('\n').filter(Boolean);
+  if (terminating.length) await kubectl(['wait', '--for=delete', ...terminating, '--timeout=180s'], undefined, 190_000);
   for (const p of [...deployed.plan.processes, deployed.snapshotController.process].reverse()) await stopProcess(p.name);
   const objects = [...deployed.plan.objects, ...deployed.snapshotController.objects].filter((o) => o.kind !== 'Namespace' || o.metadata.name !== 'kube-system');
   await kubectl(['delete', '--ignore-not-found', '--wait=true', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), 180_000);

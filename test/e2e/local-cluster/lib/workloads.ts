@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cluster, create, kubectl, kubectlJson, waitFor } from './cluster';
+import { CASE_LABEL, cluster, create, kubectl, kubectlJson, waitFor } from './cluster';
 import { diagnostics, logMarks } from './diagnostics';
 import { DRIVER_NAME } from './deployment';
 
@@ -104,7 +104,7 @@ export class CaseNamespace {
   static async create(caseName: string): Promise<CaseNamespace> {
     const name = `e2e-${caseName}-${randomBytes(3).toString('hex')}`;
     await kubectl(['create', 'namespace', name]);
-    await kubectl(['label', 'namespace', name, 'app.kubernetes.io/part-of=hostpath-csi-e2e']);
+    await kubectl(['label', 'namespace', name, `${CASE_LABEL}=true`]);
     await waitFor(`ServiceAccount default in ${name}`, async () => (await kubectl(['get', 'sa', 'default', '-n', name]), true), 30_000);
     return new CaseNamespace(name);
   }
@@ -187,11 +187,15 @@ export class CaseNamespace {
     return waitFor(`PV ${pv} to be deleted`, async () => (await kubectl(['get', 'pv', '--ignore-not-found', pv])).trim() === '', timeoutMs);
   }
 
-  /** Deletes the namespace and waits for the PVs its claims had to be deleted by the provisioner. */
+  /**
+   * Deletes the namespace and waits for the PVs its claims had to be deleted (so their volumes are unmounted,
+   * detached and gone from the driver). The namespace object itself finishes terminating in the background;
+   * undeploy() waits for all of them at the end.
+   */
   async destroy(): Promise<void> {
     const pvs = await kubectlJson<{ items: Pv[] }>(['get', 'pv']);
     const ours = pvs.items.filter((pv) => pv.spec.claimRef?.namespace === this.name).map((pv) => pv.metadata.name);
-    await kubectl(['delete', 'namespace', this.name, '--wait=true', '--timeout=180s'], undefined, 190_000);
+    await kubectl(['delete', 'namespace', this.name, '--wait=false']);
     for (const pv of ours) await this.waitPvGone(pv);
     for (const o of this.clusterScoped) await kubectl(['delete', '--ignore-not-found', o.kind, o.name]);
   }
