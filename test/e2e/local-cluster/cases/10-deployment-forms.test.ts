@@ -54,12 +54,16 @@ async function snapshotRoundTrip(ns: CaseNamespace): Promise<void> {
   await ns.deletePod('restored-reader');
 }
 
+/** Online, with a pod using the claim: node-driven expansion (the distributed form) finishes only on a node. */
 async function expansion(ns: CaseNamespace): Promise<void> {
+  await ns.startPod('grower', { claim: 'data' });
   await ns.kubectl(['patch', 'pvc', 'data', '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"128Mi"}}}}']);
   await ns.waitFor('PVC data to report 128Mi', async () => {
     const c = await ns.get<{ status: { capacity?: { storage?: string } } }>('pvc', 'data');
     return c.status.capacity?.storage === '128Mi';
   });
+  expect(await ns.exec('grower', 'cat /data/f')).toBe('form-data\n');
+  await ns.deletePod('grower');
 }
 
 function near(actual: bigint, expected: bigint): boolean {
