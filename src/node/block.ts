@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from '../log';
-import { BLOCK_IMAGE } from '../volumes/block-backend';
+import { BLOCK_IMAGE } from '../volumes/sparse-image';
 import type { NodeDeps } from './node-deps';
 
 export function blockImage(deps: NodeDeps, volumeId: string): string {

@@ -1,12 +1,11 @@
-import { lstat, mkdir, open, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { lstat } from 'node:fs/promises';
 import type { TreeCopier } from '../os/copy';
 import type { Filesystems } from '../os/filesystem';
 import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import { BLOCK_IMAGE, imageReservation } from './block-backend';
+import { SparseImageBackend } from './sparse-image';
 import type { StateLayout } from './layout';
 import type { ImageFsType, VolumeRecord } from './model';
 
@@ -17,51 +16,24 @@ import type { ImageFsType, VolumeRecord } from './model';
  * touches nothing else; it works on any host filesystem. Expansion grows the image here and the filesystem on the
  * node (growsOnNode).
  */
-export class ImageBackend implements VolumeBackend {
+export class ImageBackend extends SparseImageBackend implements VolumeBackend {
   readonly kind = 'image' as const;
   readonly growsOnNode = true;
 
   constructor(
-    private readonly layout: StateLayout,
-    private readonly loops: LoopDevices,
-    private readonly copier: TreeCopier,
+    layout: StateLayout,
+    loops: LoopDevices,
+    copier: TreeCopier,
     private readonly filesystems: Filesystems,
     private readonly mounter: Pick<Mounter, 'list'>,
     private readonly statFs: StatFs,
-  ) {}
-
-  imageOf(volume: VolumeRecord): string {
-    return path.join(this.layout.volumeDataDir(volume.id), BLOCK_IMAGE);
-  }
-
-  stageSource(volume: VolumeRecord): string {
-    return this.imageOf(volume);
-  }
-
-  unsupportedReason(): null {
-    return null;
-  }
-
-  prepare(volume: VolumeRecord): VolumeRecord {
-    return volume;
+  ) {
+    super(layout, loops, copier);
   }
 
   async create(volume: VolumeRecord): Promise<void> {
-    await mkdir(this.layout.volumeDataDir(volume.id), { recursive: true, mode: 0o700 });
-    await this.growImage(volume, BigInt(volume.capacityBytes));
+    await this.createImage(volume);
     await this.filesystems.make(this.imageOf(volume), fsTypeOf(volume));
-  }
-
-  async remove(volume: VolumeRecord): Promise<void> {
-    // A loop device keeps a deleted file alive and is not namespaced: detach before removing, or it leaks.
-    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.detach(dev);
-    await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
-  }
-
-  /** Grows the image and the loop devices' view of it; the filesystem inside grows on the node (NodeExpandVolume). */
-  async expand(volume: VolumeRecord, capacityBytes: bigint): Promise<void> {
-    await this.growImage(volume, capacityBytes);
-    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.refreshSize(dev);
   }
 
   /**
@@ -102,13 +74,6 @@ export class ImageBackend implements VolumeBackend {
     }
   }
 
-  /** The copied image keeps the source's filesystem size; the node grows it to the new capacity at NodeStage. */
-  async populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void> {
-    await rm(this.imageOf(volume), { force: true });
-    await this.copier.copyContents(sourceDir, this.layout.volumeDataDir(volume.id));
-    await this.growImage(volume, BigInt(volume.capacityBytes));
-  }
-
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
     const s = await lstat(this.imageOf(volume)).catch(() => null);
     if (!s) return { abnormal: true, message: 'volume image file is missing from the state directory' };
@@ -133,14 +98,7 @@ export class ImageBackend implements VolumeBackend {
         availableInodes: fs.freeInodes,
       };
     }
-    const s = await stat(this.imageOf(volume), { bigint: true });
-    const capacity = BigInt(volume.capacityBytes);
-    const used = s.blocks * 512n < capacity ? s.blocks * 512n : capacity;
-    return { totalBytes: capacity, usedBytes: used, availableBytes: capacity - used, totalInodes: null, usedInodes: null, availableInodes: null };
-  }
-
-  async unusedReservation(volume: VolumeRecord): Promise<bigint> {
-    return imageReservation(this.imageOf(volume), BigInt(volume.capacityBytes));
+    return this.allocatedUsage(volume);
   }
 
   /** A mount of the volume's filesystem (a mount whose source is a loop device backed by its image), if any. */
@@ -149,18 +107,6 @@ export class ImageBackend implements VolumeBackend {
     if (devices.size === 0) return null;
     const mount = (await this.mounter.list()).find((m) => devices.has(m.source) && m.root === '/');
     return mount?.mountPoint ?? null;
-  }
-
-  /** Sets the image's length to at least `size`; never shrinks it (that would cut off data). */
-  private async growImage(volume: VolumeRecord, size: bigint): Promise<void> {
-    const handle = await open(this.imageOf(volume), 'a', 0o600);
-    try {
-      const current = BigInt((await handle.stat({ bigint: true })).size);
-      if (current < size) await handle.truncate(Number(size));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   }
 }
 
