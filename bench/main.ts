@@ -26,7 +26,8 @@ const USAGE = `usage: npm run bench -- [--smoke] [--pairs=N] [--scenarios=a,b] [
        [--out=DIR] [--report=FILE.md] [--render=RESULTS.json]
   --smoke        tiny sizes, one pair: checks every scenario runs end to end (CI); its figures mean nothing
   --baseline     another build of this driver to compare against (e.g. the commit before a fix)
-  --reference    the upstream hostpathplugin binary; default: install it with bench/install-reference.sh
+  --reference    the upstream hostpathplugin binary, built by hand elsewhere (never by this project); without it
+                 the report says the reference was not given
   --out          where results.json, the report and the chart go (default .run/bench)
   --report       also write the report (and its chart beside it) to this file, e.g. docs/performance.md
   --render       only re-render the report from an earlier results.json
@@ -69,22 +70,18 @@ function sh(file: string, args: string[]): Promise<{ ok: boolean; out: string }>
   return new Promise((resolve) => execFile(file, args, { cwd: REPO, timeout: 15 * 60_000 }, (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}`.trim() })));
 }
 
-/** The reference driver: a given binary, or the pinned release installed by bench/install-reference.sh. */
+/**
+ * The reference driver: a binary the person running the bench built by hand. The project neither fetches nor builds
+ * it, so without --reference the report says it was not given.
+ */
 async function referenceSide(o: Options, unavailable: BenchResults['unavailable']): Promise<SideInfo | null> {
   if (o.reference === 'none') return null;
-  let bin = o.reference;
-  if (bin === null) {
-    const install = await sh('bash', ['bench/install-reference.sh']);
-    bin = path.join(REPO, '.tools', 'bin', 'hostpathplugin');
-    if (!install.ok || !existsSync(bin)) {
-      // The installer's last lines say why; registry URLs are left out of the report.
-      const why = install.out.split('\n').slice(-3).join(' ').replace(/https?:\/\/\S+/g, '<registry URL>').replace(/\\n\\t/g, ' ');
-      unavailable.push({ label: 'reference', why });
-      return null;
-    }
+  if (o.reference === null || !existsSync(o.reference)) {
+    unavailable.push({ label: 'reference', why: o.reference === null ? 'not given (pass --reference=PATH to a hostpathplugin binary)' : `${o.reference} does not exist` });
+    return null;
   }
-  const version = (await sh(bin, ['--version'])).out.split('\n')[0] ?? 'unknown';
-  return { label: 'reference', kind: 'reference', bin, description: `upstream hostpathplugin (${version})` };
+  const version = (await sh(o.reference, ['--version'])).out.split('\n')[0] ?? 'unknown';
+  return { label: 'reference', kind: 'reference', bin: o.reference, description: `upstream hostpathplugin (${version})` };
 }
 
 /** Whether a build of ours has --allowed-path-root (its --help lists it). */

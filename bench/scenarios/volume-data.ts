@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../../src/os/exec';
-import { nodePublish, nodeStage, nodeUnpublish, nodeUnstage } from '../csi-ops';
+import { controllerPublish, controllerUnpublish, nodePublish, nodeStage, nodeUnpublish, nodeUnstage } from '../csi-ops';
 import type { RunningDriver } from '../drivers';
 import type { Recorder } from '../recorder';
 
@@ -19,21 +19,30 @@ function largeBytes(shape: DataShape): number {
   return Math.max(MiB, shape.mib * MiB - shape.smallFiles * SMALL_FILE);
 }
 
-/** Stages and publishes a volume, runs `fn` on the mounted target, and takes it down again. */
+/**
+ * Attaches, stages and publishes a volume, runs `fn` on the mounted target, and takes it down again: the order
+ * external-attacher and kubelet follow. The reference driver refuses NodeStage of a volume that was not
+ * ControllerPublished to the node (with attach on), so the attach step is not optional here.
+ */
 async function mounted(d: RunningDriver, rec: Recorder, dir: string, volumeId: string, fn: (target: string) => Promise<void>): Promise<boolean> {
   const staging = path.join(dir, `staging-${volumeId}`);
   const target = path.join(dir, `target-${volumeId}`);
   await mkdir(staging, { recursive: true });
-  if (!(await nodeStage(d, rec, volumeId, staging))) return false;
+  if (!(await controllerPublish(d, rec, volumeId))) return false;
   try {
-    if (!(await nodePublish(d, rec, volumeId, staging, target))) return false;
+    if (!(await nodeStage(d, rec, volumeId, staging))) return false;
     try {
-      await fn(target);
+      if (!(await nodePublish(d, rec, volumeId, staging, target))) return false;
+      try {
+        await fn(target);
+      } finally {
+        await nodeUnpublish(d, rec, volumeId, target);
+      }
     } finally {
-      await nodeUnpublish(d, rec, volumeId, target);
+      await nodeUnstage(d, rec, volumeId, staging);
     }
   } finally {
-    await nodeUnstage(d, rec, volumeId, staging);
+    await controllerUnpublish(d, rec, volumeId);
   }
   return true;
 }

@@ -41,13 +41,13 @@ describe('bench report', () => {
     const row = evaluateTargets(results()).find((r) => r.target.startsWith('create-delete'))!;
     expect(row.verdict).toBe('met');
     expect(row.measured).toContain('3.00×');
-    expect(row.detail).toBe('50% better than the goal');
+    expect(row.detail).toBe('20% better than the goal');
   });
 
   it('misses the scale target when cost per op doubles, and says by how much', () => {
     const row = evaluateTargets(results()).find((r) => r.target.startsWith('scale'))!;
     expect(row.verdict).toBe('missed');
-    expect(row.detail).toBe('missed by 33%');
+    expect(row.detail).toBe('missed by 67%');
   });
 
   it('reports a target with no runs as not measured, with the reason', () => {
