@@ -29,18 +29,30 @@ export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId:
 
 export type MountState = 'none' | 'ours' | 'foreign';
 
-export async function mountStateAt(deps: NodeDeps, path: string, volumeId: string): Promise<MountState> {
+async function topMountState(deps: NodeDeps, path: string, volumeId: string): Promise<[MountState, MountEntry | undefined]> {
   const top = topMountAt(await deps.mounter.list(), path);
-  if (!top) return 'none';
-  return (await isVolumeMount(deps, top, volumeId)) ? 'ours' : 'foreign';
+  if (!top) return ['none', undefined];
+  return [(await isVolumeMount(deps, top, volumeId)) ? 'ours' : 'foreign', top];
+}
+
+export async function mountStateAt(deps: NodeDeps, path: string, volumeId: string): Promise<MountState> {
+  return (await topMountState(deps, path, volumeId))[0];
+}
+
+/**
+ * A mount of a subtree (a volume's directory) or of a device node (a block volume's loop device) is a bind whose
+ * filesystem stays mounted elsewhere; a mount of a filesystem's root (an image volume) may be its last mount.
+ */
+function unmountKind(entry: MountEntry): 'bind' | 'filesystem' {
+  return entry.root === '/' ? 'filesystem' : 'bind';
 }
 
 /** Unmounts every layer of this volume stacked at `path`; stops at (and reports) anything that is not ours. */
 export async function unmountVolumeAt(deps: NodeDeps, path: string, volumeId: string): Promise<MountState> {
   for (let i = 0; i < 16; i++) {
-    const state = await mountStateAt(deps, path, volumeId);
+    const [state, entry] = await topMountState(deps, path, volumeId);
     if (state !== 'ours') return state;
-    await deps.mounter.unmount(path);
+    await deps.mounter.unmount(path, unmountKind(entry!));
   }
   return mountStateAt(deps, path, volumeId);
 }

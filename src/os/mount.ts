@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CommandRunner } from './exec';
+import { MS_BIND, mountSyscall, umountSyscall } from './mount-syscalls';
 
 /** One line of /proc/self/mountinfo. */
 export interface MountEntry {
@@ -26,7 +27,11 @@ export interface Mounter {
   bind(source: string, target: string, options: BindOptions): Promise<void>;
   /** Mounts the filesystem on `device` (a loop device holding an image volume) at `target`. */
   mountDevice(device: string, target: string, fsType: string): Promise<void>;
-  unmount(target: string): Promise<void>;
+  /**
+   * `bind`: the caller knows the mount is a bind of a subtree or device node whose filesystem stays mounted
+   * elsewhere, so unmounting it never writes a filesystem back and may take the fast path.
+   */
+  unmount(target: string, kind?: 'bind' | 'filesystem'): Promise<void>;
   list(): Promise<MountEntry[]>;
 }
 
@@ -55,12 +60,18 @@ export function parseMountInfo(text: string): MountEntry[] {
   return entries;
 }
 
-/** Real mounts through util-linux mount(8)/umount(8), run with argv arrays. */
+/**
+ * Real mounts. Bind mounts and their unmounts are syscalls (src/os/mount-syscalls.ts: no process per call on the
+ * lifecycle path); option remounts and filesystem mounts go through util-linux mount(8)/umount(8) with argv arrays,
+ * because mount(8) keeps a bind's other per-mount flags (nodev, nosuid, ...) when it remounts it read-only, parses
+ * the capability's mount flags, and unmounting a whole filesystem may write it back for a long time (a process, not
+ * a thread-pool thread the journal needs).
+ */
 export class SystemMounter implements Mounter {
   constructor(private readonly run: CommandRunner) {}
 
   async bind(source: string, target: string, options: BindOptions): Promise<void> {
-    await this.run('mount', ['--bind', '--', source, target]);
+    await mountSyscall(source, target, null, MS_BIND);
     if (!options.readonly && options.flags.length === 0) return;
     // A bind mount ignores most options on creation; they take effect on a remount of the bind (mount(8)).
     const opts = ['remount', 'bind', ...(options.readonly ? ['ro'] : []), ...options.flags].join(',');
@@ -76,8 +87,9 @@ export class SystemMounter implements Mounter {
     await this.run('mount', ['-t', fsType, '--', device, target]);
   }
 
-  async unmount(target: string): Promise<void> {
-    await this.run('umount', ['--', target]);
+  async unmount(target: string, kind: 'bind' | 'filesystem' = 'filesystem'): Promise<void> {
+    if (kind === 'bind') await umountSyscall(target);
+    else await this.run('umount', ['--', target]);
   }
 
   async list(): Promise<MountEntry[]> {
