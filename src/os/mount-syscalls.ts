@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import type Koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 
 /**
@@ -28,12 +28,21 @@ interface AsyncFn {
   async(...args: unknown[]): void;
 }
 
-let libc: { mount: AsyncFn; umount2: AsyncFn } | null = null;
+interface Libc {
+  koffi: typeof Koffi;
+  mount: AsyncFn;
+  umount2: AsyncFn;
+}
 
-function functions(): { mount: AsyncFn; umount2: AsyncFn } {
+let libc: Libc | null = null;
+
+/** Loaded on the first mount, not at start-up: a controller-only process never needs it (start time, memory). */
+function functions(): Libc {
   if (libc === null) {
+    const koffi = require('koffi') as typeof Koffi;
     const lib = koffi.load('libc.so.6');
     libc = {
+      koffi,
       mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as unknown as AsyncFn,
       umount2: lib.func('int umount2(const char *target, int flags)') as unknown as AsyncFn,
     };
@@ -46,12 +55,13 @@ function errnoName(n: number): string {
   return entry ? entry[0] : `errno ${n}`;
 }
 
-function callAsync(name: string, fn: AsyncFn, args: unknown[]): Promise<void> {
+function callAsync(name: string, fn: (c: Libc) => AsyncFn, args: unknown[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    fn.async(...args, (err: unknown, res: number) => {
+    const c = functions();
+    fn(c).async(...args, (err: unknown, res: number) => {
       if (err) return reject(err instanceof Error ? err : new Error(String(err)));
       // Read inside the callback: koffi restores the worker's errno only for its duration.
-      if (res !== 0) return reject(new SyscallError(`${name}(${String(args[1] ?? args[0])})`, errnoName(koffi.errno())));
+      if (res !== 0) return reject(new SyscallError(`${name}(${String(args[1] ?? args[0])})`, errnoName(c.koffi.errno())));
       resolve();
     });
   });
@@ -59,10 +69,10 @@ function callAsync(name: string, fn: AsyncFn, args: unknown[]): Promise<void> {
 
 /** mount(2); `source`/`fstype` may be null where the kernel ignores them (MS_REMOUNT). */
 export function mountSyscall(source: string | null, target: string, fstype: string | null, flags: number): Promise<void> {
-  return callAsync('mount', functions().mount, [source, target, fstype, flags, null]);
+  return callAsync('mount', (c) => c.mount, [source, target, fstype, flags, null]);
 }
 
 /** umount2(2) with no flags: a busy mount fails with EBUSY, as umount(8) does. */
 export function umountSyscall(target: string): Promise<void> {
-  return callAsync('umount2', functions().umount2, [target, 0]);
+  return callAsync('umount2', (c) => c.umount2, [target, 0]);
 }
