@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirSyncer } from './dir-sync';
+import { readRegularFile } from './entries';
 
 /** Makes the record files of these IDs (and their directory entries) durable; IDs whose file is gone are skipped. */
 export type MakeDurable = (ids: ReadonlySet<string>) => Promise<void>;
@@ -31,6 +32,8 @@ export interface ReplayReport {
 }
 
 const SEGMENT = /^(\d{12})\.log$/;
+/** True for a name the journal would give a segment (whatever kind of entry holds it). */
+export const isSegmentName = (name: string): boolean => SEGMENT.test(name);
 const segmentName = (seq: number): string => `${String(seq).padStart(12, '0')}.log`;
 
 function checksum(json: string): string {
@@ -189,7 +192,7 @@ export class Journal {
   async pendingIds(): Promise<Set<string>> {
     const ids = new Set<string>();
     const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => SEGMENT.test(n));
-    for (const name of names) for (const e of decodeSegment(await readFile(path.join(this.dir, name), 'utf8')).entries) ids.add(e.id);
+    for (const name of names) for (const e of decodeSegment(await readRegularFile(path.join(this.dir, name))).entries) ids.add(e.id);
     return ids;
   }
 
@@ -203,7 +206,7 @@ export class Journal {
     const report: ReplayReport = { entries: 0, segments: names.length, corrupt: [] };
     const touched = new Set<string>();
     for (const name of names) {
-      const { entries, corrupt } = decodeSegment(await readFile(path.join(this.dir, name), 'utf8'));
+      const { entries, corrupt } = decodeSegment(await readRegularFile(path.join(this.dir, name)));
       for (const entry of entries) {
         await apply(entry);
         touched.add(entry.id);

@@ -1,5 +1,6 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
+import { readRegularFile } from '../state/entries';
 import { RecordStore } from '../state/record-store';
 import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from './layout';
@@ -13,6 +14,8 @@ export class VolumeCatalog {
   readonly volumes: RecordStore<VolumeRecord>;
   readonly attachments: RecordStore<AttachmentRecord>;
   private readonly byName = new Map<string, string>();
+  /** Names still readable in quarantined volume records: taken, so CreateVolume cannot make a second volume. */
+  private readonly quarantinedByName = new Map<string, string>();
   /** Every volume ID in order: ListVolumes pages from here instead of sorting all IDs per call. */
   readonly idsInOrder = new SortedKeys();
   private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
@@ -31,7 +34,12 @@ export class VolumeCatalog {
       this.idsInOrder.add(vol.id);
     }
     // ListVolumes also lists volumes whose record is quarantined (their data may still be there).
-    for (const id of this.volumes.quarantined.keys()) this.idsInOrder.add(id);
+    for (const [id, movedTo] of this.volumes.quarantined) {
+      this.idsInOrder.add(id);
+      const name = await salvageName(movedTo);
+      if (name !== null) this.quarantinedByName.set(name, id);
+      else log.warn({ volumeId: id, file: movedTo }, 'quarantined volume record shows no name: its name is not held');
+    }
     for (const att of this.attachments.values()) this.indexAttachment(att);
     log.info({ volumes: v.loaded, attachments: a.loaded, quarantined: v.quarantined.length + a.quarantined.length }, 'controller state loaded');
   }
@@ -46,9 +54,14 @@ export class VolumeCatalog {
     return [...this.attachments.quarantined.keys()].filter((id) => id.startsWith(`${volumeId}.`));
   }
 
-  /** ControllerUnpublishVolume settled what an unreadable attachment record said: forget it (the file stays). */
-  resolveQuarantinedAttachment(id: string): boolean {
-    return this.attachments.quarantined.delete(id);
+  /** The quarantined volume that held this name, if its damaged record still shows it. */
+  quarantinedVolumeNamed(name: string): string | undefined {
+    return this.quarantinedByName.get(name);
+  }
+
+  /** ControllerUnpublishVolume settled what an unreadable attachment record said: forget it, also across restarts. */
+  resolveQuarantinedAttachment(id: string): Promise<boolean> {
+    return this.attachments.settleQuarantined(id);
   }
 
   getVolume(id: string): VolumeRecord | undefined {
@@ -106,5 +119,21 @@ export class VolumeCatalog {
     }
     if (!perVolume.has(att.nodeId)) this.attachCountByNode.set(att.nodeId, this.attachCount(att.nodeId) + 1);
     perVolume.set(att.nodeId, att);
+  }
+}
+
+/**
+ * The name in a damaged volume record, if the text still holds it whole: records are written `{"id":…,"name":…`, so a
+ * record torn after its first fields keeps it. Anything unreadable gives null.
+ */
+async function salvageName(file: string): Promise<string | null> {
+  const text = await readRegularFile(file).catch(() => null);
+  const m = text === null ? null : /"name"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+  if (!m) return null;
+  try {
+    const name: unknown = JSON.parse(m[1]!);
+    return typeof name === 'string' ? name : null;
+  } catch {
+    return null;
   }
 }

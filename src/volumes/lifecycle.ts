@@ -136,6 +136,7 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
   try {
     const existing = deps.catalog.getVolumeByName(cmd.name);
     if (existing) return answerExisting(existing, cmd, accessType);
+    refuseQuarantinedName(deps, cmd.name);
     const source = cmd.source ? resolveSource(deps, cmd.source) : null;
     if (source && source.accessType !== accessType) {
       throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
@@ -191,6 +192,18 @@ async function materialise(deps: ControllerDeps, draft: VolumeRecord, sourceDir:
     await deps.catalog.deleteVolume(record).catch((e: unknown) => log.error({ err: e, volumeId: record.id }, 'rollback of failed create left a record behind'));
     throw err;
   }
+}
+
+/**
+ * CSI spec, CreateVolume: a volume with this name exists but the driver cannot show it is compatible (its record is
+ * unreadable) — ALREADY_EXISTS, the spec's answer for a name taken by a volume that does not match the request.
+ * Answering OK would hand out a volume the driver cannot describe; making a new one would orphan the old one's data.
+ */
+function refuseQuarantinedName(deps: Pick<ControllerDeps, 'catalog'>, name: string): void {
+  const id = deps.catalog.quarantinedVolumeNamed(name);
+  if (id === undefined) return;
+  const movedTo = deps.catalog.quarantinedVolume(id) ?? 'the quarantine folder';
+  throw new AlreadyExistsError(`volume ${JSON.stringify(name)} already exists as ${id}, whose state record is unreadable (moved to ${movedTo}); repair the record or delete its data by hand`);
 }
 
 export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
