@@ -77,15 +77,27 @@ export class RecordStore<T extends { id: string }> {
   }
 
   async put(record: T): Promise<void> {
+    const before = this.records.get(record.id);
     await replaceFile(this.fileOf(record.id), JSON.stringify(record));
-    await this.journal.append({ op: 'put', id: record.id, record });
+    await this.journal.append({ op: 'put', id: record.id, record }).catch((err: unknown) => this.undoFile(record.id, before, err));
     this.records.set(record.id, record);
   }
 
   async delete(id: string): Promise<void> {
+    const before = this.records.get(id);
     await removeFile(this.fileOf(id));
-    await this.journal.append({ op: 'delete', id });
+    await this.journal.append({ op: 'delete', id }).catch((err: unknown) => this.undoFile(id, before, err));
     this.records.delete(id);
+  }
+
+  /**
+   * The change was not journaled (ENOSPC), so it is not acknowledged: put the record file back as memory has it, so
+   * a restart does not act on a change the caller was told failed. Best effort: should this fail too, the file holds
+   * a change that was never acknowledged, which a crash may leave anyway.
+   */
+  private async undoFile(id: string, before: T | undefined, err: unknown): Promise<never> {
+    await (before ? replaceFile(this.fileOf(id), JSON.stringify(before)) : removeFile(this.fileOf(id))).catch(() => undefined);
+    throw err;
   }
 
   /** Makes every change so far durable in the record files and empties the journal. */
