@@ -1,6 +1,7 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
 import { quarantinedError, RecordStore } from '../state/record-store';
+import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from '../volumes/layout';
 import { parseGroupSnapshotRecord, parseSnapshotRecord, type GroupSnapshotRecord, type SnapshotRecord } from './model';
@@ -15,9 +16,9 @@ export class SnapshotCatalog {
   /** Every snapshot ID in order: ListSnapshots pages from here instead of sorting all IDs per call. */
   readonly idsInOrder = new SortedKeys();
 
-  constructor(layout: StateLayout, syncer: DirSyncer) {
-    this.snapshots = new RecordStore(layout.snapshotRecordsDir, layout.quarantineDir, parseSnapshotRecord, syncer);
-    this.groups = new RecordStore(layout.groupSnapshotRecordsDir, layout.quarantineDir, parseGroupSnapshotRecord, syncer);
+  constructor(layout: StateLayout, syncer: DirSyncer, reserve: SpaceReserve | null = null) {
+    this.snapshots = new RecordStore(layout.snapshotRecordsDir, layout.quarantineDir, parseSnapshotRecord, syncer, undefined, reserve);
+    this.groups = new RecordStore(layout.groupSnapshotRecordsDir, layout.quarantineDir, parseGroupSnapshotRecord, syncer, undefined, reserve);
   }
 
   async load(log: Logger): Promise<void> {
@@ -53,8 +54,9 @@ export class SnapshotCatalog {
     return [...(this.bySource.get(volumeId) ?? [])].map((id) => this.snapshots.get(id)!).filter(Boolean);
   }
 
-  async put(snap: SnapshotRecord): Promise<void> {
-    await this.snapshots.put(snap);
+  /** `freeing`: see RecordStore.put (a delete in progress may spend the space reserve). */
+  async put(snap: SnapshotRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.snapshots.put(snap, opts);
     this.index(snap);
   }
 
@@ -74,8 +76,8 @@ export class SnapshotCatalog {
     return id === undefined ? undefined : this.groups.get(id);
   }
 
-  async putGroup(group: GroupSnapshotRecord): Promise<void> {
-    await this.groups.put(group);
+  async putGroup(group: GroupSnapshotRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.groups.put(group, opts);
     this.groupByName.set(group.name, group.id);
   }
 

@@ -89,7 +89,7 @@ export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, l
 
 /** phase deleting, then data, then the record: a crash at any point is finished at start-up. */
 export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
-  if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' });
+  if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' }, { freeing: true });
   await rm(deps.layout.snapshotDataDir(snap.id), { recursive: true, force: true });
   await deps.snapshots.delete(snap);
   log.info({ snapshotId: snap.id }, 'snapshot deleted');

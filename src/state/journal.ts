@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirSyncer } from './dir-sync';
+import { withPath } from './atomic-file';
 import { readRegularFile } from './entries';
 
 /** Makes the record files of these IDs (and their directory entries) durable; IDs whose file is gone are skipped. */
@@ -185,6 +186,8 @@ export class Journal {
           for (const w of waiters) w.resolve();
         } catch (err) {
           if (handle) await this.cutBack(handle);
+          // A FileHandle's errors carry no path: name the segment, so a full disk's message says which filesystem.
+          withPath(err, path.join(this.dir, segmentName(this.seq)));
           for (const w of waiters) w.reject(err);
         }
         if (this.entriesInSegment >= this.options.checkpointEntries) this.rotate();

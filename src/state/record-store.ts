@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { removeFile, replaceFile } from './atomic-file';
 import { fsyncPath, type DirSyncer } from './dir-sync';
 import { listEntries, readRegularFile, setAside } from './entries';
+import type { SpaceReserve } from './space-reserve';
 import { DEFAULT_JOURNAL_OPTIONS, isSegmentName, Journal, type JournalEntry, type JournalOptions } from './journal';
 
 /** Turns parsed JSON into a typed record, throwing when the shape is wrong (a torn or hand-edited file). */
@@ -45,6 +46,8 @@ export class RecordStore<T extends { id: string }> {
     private readonly parse: RecordParser<T>,
     private readonly syncer: DirSyncer,
     journalOptions: JournalOptions = DEFAULT_JOURNAL_OPTIONS,
+    /** Room kept for changes that free space on a full disk (src/state/space-reserve.ts); none in some unit tests. */
+    private readonly reserve: SpaceReserve | null = null,
   ) {
     this.journal = new Journal(`${dir}.journal`, syncer, (ids) => this.makeDurable(ids), journalOptions);
   }
@@ -76,18 +79,39 @@ export class RecordStore<T extends { id: string }> {
     return path.join(this.dir, id + SUFFIX);
   }
 
-  async put(record: T): Promise<void> {
-    const before = this.records.get(record.id);
-    await replaceFile(this.fileOf(record.id), JSON.stringify(record));
-    await this.journal.append({ op: 'put', id: record.id, record }).catch((err: unknown) => this.undoFile(record.id, before, err));
-    this.records.set(record.id, record);
+  /**
+   * Writes the record. `freeing`: this change is part of freeing space (a delete in progress, an unpublish, an
+   * unstage) and may spend the space reserve when the filesystem is full; every other change needs room first.
+   */
+  async put(record: T, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.spend(opts.freeing === true, async () => {
+      const before = this.records.get(record.id);
+      await replaceFile(this.fileOf(record.id), JSON.stringify(record));
+      await this.journal.append({ op: 'put', id: record.id, record }).catch((err: unknown) => this.undoFile(record.id, before, err));
+      this.records.set(record.id, record);
+    });
   }
 
+  /** Removes the record; always allowed to spend the space reserve (removing a record frees space). */
   async delete(id: string): Promise<void> {
-    const before = this.records.get(id);
-    await removeFile(this.fileOf(id));
-    await this.journal.append({ op: 'delete', id }).catch((err: unknown) => this.undoFile(id, before, err));
-    this.records.delete(id);
+    await this.spend(true, async () => {
+      const before = this.records.get(id);
+      await removeFile(this.fileOf(id));
+      await this.journal.append({ op: 'delete', id }).catch((err: unknown) => this.undoFile(id, before, err));
+      this.records.delete(id);
+    });
+  }
+
+  /**
+   * Fails with ENOSPC (RESOURCE_EXHAUSTED) now if a change needing space could not be written: for calls that would
+   * otherwise do host work (attach a loop device, mount) before their first record write.
+   */
+  async ensureRoom(): Promise<void> {
+    await this.reserve?.requireRoom();
+  }
+
+  private spend(freeing: boolean, change: () => Promise<void>): Promise<void> {
+    return this.reserve ? this.reserve.spend(freeing, change) : change();
   }
 
   /**

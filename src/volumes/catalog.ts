@@ -2,6 +2,7 @@ import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
 import { readRegularFile } from '../state/entries';
 import { RecordStore } from '../state/record-store';
+import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from './layout';
 import { parseAttachmentRecord, parseVolumeRecord, type AttachmentRecord, type VolumeRecord } from './model';
@@ -21,9 +22,9 @@ export class VolumeCatalog {
   private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
   private readonly attachCountByNode = new Map<string, number>();
 
-  constructor(layout: StateLayout, syncer: DirSyncer) {
-    this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer);
-    this.attachments = new RecordStore(layout.attachmentRecordsDir, layout.quarantineDir, parseAttachmentRecord, syncer);
+  constructor(layout: StateLayout, syncer: DirSyncer, reserve: SpaceReserve | null = null) {
+    this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer, undefined, reserve);
+    this.attachments = new RecordStore(layout.attachmentRecordsDir, layout.quarantineDir, parseAttachmentRecord, syncer, undefined, reserve);
   }
 
   async load(log: Logger): Promise<void> {
@@ -73,8 +74,9 @@ export class VolumeCatalog {
     return id === undefined ? undefined : this.volumes.get(id);
   }
 
-  async putVolume(vol: VolumeRecord): Promise<void> {
-    await this.volumes.put(vol);
+  /** `freeing`: see RecordStore.put (a delete in progress may spend the space reserve). */
+  async putVolume(vol: VolumeRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.volumes.put(vol, opts);
     this.byName.set(vol.name, vol.id);
     this.idsInOrder.add(vol.id);
   }

@@ -226,7 +226,7 @@ export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: 
 
 /** phase deleting, then storage removed, then the record: a crash at any point is finished at start-up. */
 export async function finishDelete(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<void> {
-  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' });
+  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' }, { freeing: true });
   await backendFor(deps, record.kind).remove(record);
   await deps.catalog.deleteVolume(record);
   log.info({ volumeId: record.id }, 'volume deleted');
@@ -272,6 +272,8 @@ export async function expandVolume(deps: ControllerDeps, volumeId: string, range
       throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
     }
     const backend = backendFor(deps, vol.kind);
+    // Room for the record before the storage grows: a full state filesystem fails here with nothing changed.
+    await deps.catalog.volumes.ensureRoom();
     await backend.expand(vol, wanted);
     await deps.catalog.putVolume({ ...vol, capacityBytes: wanted.toString() });
     log.info({ volumeId, from: current.toString(), to: wanted.toString() }, 'volume expanded');
