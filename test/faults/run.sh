@@ -15,6 +15,7 @@ for arg in "$@"; do
   case "$arg" in
     --soak) export FAULTS_SOAK=1 ;;
     crash|torn|fuzz|storms) files+=("test/faults/${arg/torn/torn-state}.test.ts") ;;
+    state) files+=("test/faults/state-faults.test.ts") ;;
     *) echo "unknown argument $arg" >&2; exit 2 ;;
   esac
 done
