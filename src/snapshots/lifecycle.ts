@@ -18,6 +18,11 @@ export async function createSnapshot(deps: ControllerDeps, cmd: CreateSnapshotCo
   return deps.locks.with(keys, `snapshot ${JSON.stringify(cmd.name)} or its source volume`, async () => {
     const existing = deps.snapshots.getByName(cmd.name);
     if (existing) return answerExisting(existing, cmd);
+    // As for volumes (src/volumes/lifecycle.ts): a name held by a snapshot whose record is unreadable is taken.
+    const quarantined = deps.snapshots.quarantinedSnapshotNamed(cmd.name);
+    if (quarantined !== undefined) {
+      throw new AlreadyExistsError(`snapshot ${JSON.stringify(cmd.name)} already exists as ${quarantined}, whose state record is unreadable; repair the record or delete its data by hand`);
+    }
     const source = requireReadyVolume(deps, cmd.sourceVolumeId);
     return takeSnapshot(deps, source, { name: cmd.name, parameters: cmd.parameters, groupId: null, createdAt: deps.now() }, log);
   });

@@ -73,3 +73,19 @@ export async function setAside(dir: string, name: string, type: string, quaranti
   log.error({ file: from, movedTo: dest, err: `not a regular file (${type})` }, msg);
   return dest;
 }
+
+/**
+ * The name in a damaged record, if the text still holds it whole: records are written `{"id":…,"name":…`, so a
+ * record torn after its first fields keeps it. Anything unreadable gives null.
+ */
+export async function salvageName(file: string): Promise<string | null> {
+  const text = await readRegularFile(file).catch(() => null);
+  const m = text === null ? null : /"name"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
+  if (!m) return null;
+  try {
+    const name: unknown = JSON.parse(m[1]!);
+    return typeof name === 'string' ? name : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
-import { readRegularFile } from '../state/entries';
+import { salvageName } from '../state/entries';
 import { RecordStore } from '../state/record-store';
 import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
@@ -124,18 +124,3 @@ export class VolumeCatalog {
   }
 }
 
-/**
- * The name in a damaged volume record, if the text still holds it whole: records are written `{"id":…,"name":…`, so a
- * record torn after its first fields keeps it. Anything unreadable gives null.
- */
-async function salvageName(file: string): Promise<string | null> {
-  const text = await readRegularFile(file).catch(() => null);
-  const m = text === null ? null : /"name"\s*:\s*("(?:[^"\\]|\\.)*")/.exec(text);
-  if (!m) return null;
-  try {
-    const name: unknown = JSON.parse(m[1]!);
-    return typeof name === 'string' ? name : null;
-  } catch {
-    return null;
-  }
-}

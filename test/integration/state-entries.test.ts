@@ -39,7 +39,14 @@ describe('a quarantined volume across restarts (issue 13, defect 4)', () => {
   let root: string;
   let stateDir: string;
   let tornId: string;
+  let sourceId: string;
+  let tornSnapId: string;
   let driver: DriverProcess | null = null;
+  /** Torn after the name: what a lost write-back leaves (the name is still readable, the rest is not). */
+  async function tearAfterName(file: string): Promise<void> {
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.slice(0, text.indexOf('"name"') + 30));
+  }
 
   beforeAll(async () => {
     root = await scratch.dir();
@@ -49,11 +56,12 @@ describe('a quarantined volume across restarts (issue 13, defect 4)', () => {
     const res = await call(c.CreateVolume.bind(c), { name: 'pv-torn', capacity_range: { required_bytes: '1048576' }, volume_capabilities: [mountCapability()] });
     tornId = res.volume!.volume_id;
     await writeFile(path.join(stateDir, 'volumes', tornId, 'precious.txt'), 'user data');
+    const src = await call(c.CreateVolume.bind(c), { name: 'pv-source', capacity_range: { required_bytes: '1048576' }, volume_capabilities: [mountCapability()] });
+    sourceId = src.volume!.volume_id;
+    tornSnapId = (await call(c.CreateSnapshot.bind(c), { name: 'snap-torn', source_volume_id: sourceId })).snapshot!.snapshot_id;
     expect((await first.stop()).code).toBe(0);
-    const file = path.join(stateDir, 'records', 'volumes', `${tornId}.json`);
-    const text = await readFile(file, 'utf8');
-    // Torn after the name: what a lost write-back leaves (the name is still readable, the rest is not).
-    await writeFile(file, text.slice(0, text.indexOf('"name"') + 30));
+    await tearAfterName(path.join(stateDir, 'records', 'volumes', `${tornId}.json`));
+    await tearAfterName(path.join(stateDir, 'records', 'snapshots', `${tornSnapId}.json`));
   });
 
   afterAll(async () => {
@@ -74,7 +82,14 @@ describe('a quarantined volume across restarts (issue 13, defect 4)', () => {
       const again = call(c.CreateVolume.bind(c), { name: 'pv-torn', capacity_range: { required_bytes: '1048576' }, volume_capabilities: [mountCapability()] });
       expect(await codeOf(again)).toBe(status.ALREADY_EXISTS);
       expect(await readFile(path.join(stateDir, 'volumes', tornId, 'precious.txt'), 'utf8')).toBe('user data');
-      expect(await readdir(path.join(stateDir, 'volumes'))).toEqual([tornId]);
+      expect((await readdir(path.join(stateDir, 'volumes'))).sort()).toEqual([tornId, sourceId].sort());
+    });
+
+    it(`after restart ${restart}: a quarantined snapshot is undeletable, its name taken, its data kept`, async () => {
+      const c = driver!.clients.controller;
+      expect(await codeOf(call(c.DeleteSnapshot.bind(c), { snapshot_id: tornSnapId }))).toBe(status.FAILED_PRECONDITION);
+      expect(await codeOf(call(c.CreateSnapshot.bind(c), { name: 'snap-torn', source_volume_id: sourceId }))).toBe(status.ALREADY_EXISTS);
+      expect(await readdir(path.join(stateDir, 'snapshots'))).toEqual([tornSnapId]);
     });
   }
 });
