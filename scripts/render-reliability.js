@@ -77,6 +77,29 @@ function tornSection(t) {
   ].join('\n');
 }
 
+function stateSection(st) {
+  const f = st.fullDisk;
+  const e = st.strays;
+  return [
+    '### Full state filesystem and non-regular entries (`test/faults/state-faults.test.ts`)',
+    '',
+    table([
+      ['full-disk rounds (fill the state filesystem, every RPC of every kind, free, recover)', f.rounds],
+      ['calls that need space sent on a full disk', f.callsOnFullDisk],
+      ['… answered RESOURCE_EXHAUSTED naming the state filesystem', f.resourceExhausted],
+      ['**wrong codes on a full disk**', `**${f.wrongCodes.length + f.freeingFailures.length}**`],
+      ['unpublish, unstage, delete calls on a full disk (all must succeed)', f.freeingCalls],
+      ['failed calls that left an object, record, loop device or mount behind (rounds)', f.leftovers],
+      ['calls after space returned, without a restart (all must succeed)', `${f.recoveryCalls} (${f.recoveryFailures.length} failed)`],
+      ['acknowledged data checked by checksum / lost', `${f.dataChecked} / ${f.dataLost}`],
+      ['restarts with non-regular entries planted (directory, FIFO, socket, symlink, device node)', e.restarts],
+      ['entries planted in every record and journal folder / set aside unopened / logged', `${e.entriesPlanted} / ${e.entriesSetAside} / ${e.logLines}`],
+      ['**start-up failures**', `**${e.startupFailures}**`],
+      ['healthy volumes served afterwards (normal, staged and published)', e.healthyVolumesServed],
+    ]),
+  ].join('\n');
+}
+
 function fuzzSection(f) {
   return [
     '### Fuzzing every RPC (`test/faults/fuzz.test.ts`, fast-check)',
@@ -126,18 +149,25 @@ function render() {
   const torn = load('torn');
   const fuzz = load('fuzz');
   const storms = load('storms');
+  const state = load('state');
   const seed = crash?.seed ?? fuzz?.seed ?? storms?.seed;
-  const faults = (crash ? crash.kills + crash.killsDuringStartup + crash.reboots : 0) + (torn ? torn.cases : 0);
-  const lost = (crash?.dataLost ?? 0) + (torn?.dataFilesLost ?? 0);
+  const faults = (crash ? crash.kills + crash.killsDuringStartup + crash.reboots : 0) + (torn ? torn.cases : 0) + (state ? state.fullDisk.rounds + state.strays.entriesPlanted : 0);
+  const lost = (crash?.dataLost ?? 0) + (torn?.dataFilesLost ?? 0) + (state ? state.fullDisk.dataLost + state.strays.dataLost : 0);
   const summary = table([
-    ['faults injected (SIGKILLs, kills mid-start-up, reboots, damaged records)', faults],
+    ['faults injected (SIGKILLs, kills mid-start-up, reboots, damaged records, full disks, non-regular entries)', faults],
     ['calls retried', crash?.retry.retriedCalls ?? 0],
     ['inputs fuzzed', fuzz?.cases ?? 0],
     ['invariant checks', crash?.invariantChecks ?? 0],
     ['**data lost**', `**${lost}**`],
+    ...(state
+      ? [
+          ['**wrong codes on a full disk**', `**${state.fullDisk.wrongCodes.length + state.fullDisk.freeingFailures.length}**`],
+          ['**start-up failures with non-regular entries in the state folders**', `**${state.strays.startupFailures}**`],
+        ]
+      : []),
   ]);
-  const run = `Run: seed ${seed}, ${new Date((crash ?? fuzz ?? storms ?? torn).finishedAt).toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.versions.node}.`;
-  return [BEGIN, '', run, '', summary, '', crash && crashSection(crash), torn && tornSection(torn), fuzz && fuzzSection(fuzz), storms && stormSection(storms), END]
+  const run = `Run: seed ${seed}, ${new Date((crash ?? fuzz ?? storms ?? torn ?? state).finishedAt).toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.versions.node}.`;
+  return [BEGIN, '', run, '', summary, '', crash && crashSection(crash), torn && tornSection(torn), state && stateSection(state), fuzz && fuzzSection(fuzz), storms && stormSection(storms), END]
     .filter(Boolean)
     .join('\n\n')
     .replace(/\n{3,}/g, '\n\n');

@@ -19,6 +19,7 @@ import { SnapshotCatalog } from './snapshots/catalog';
 import { DirSyncer } from './state/dir-sync';
 import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
+import { SpaceReserve } from './state/space-reserve';
 import type { VolumeBackend } from './volumes/backend';
 import { VolumeCatalog } from './volumes/catalog';
 import type { ControllerDeps } from './volumes/controller-deps';
@@ -44,6 +45,7 @@ export class App {
   private readonly copier: CpTreeCopier;
   private readonly quota: QuotaBackend;
   private readonly mounter: SystemMounter;
+  private readonly reserve: SpaceReserve;
 
   constructor(
     private readonly config: Config,
@@ -51,6 +53,8 @@ export class App {
   ) {
     const layout = new StateLayout(config.stateDir);
     const syncer = new DirSyncer();
+    this.reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
+    const reserve = this.reserve;
     const locks = new KeyedLocks();
     const copier = new CpTreeCopier(runCommand);
     const loops = new SystemLoopDevices(runCommand);
@@ -68,7 +72,7 @@ export class App {
     const servesNode = config.mode !== 'controller';
     this.copier = copier;
     this.controller = servesController
-      ? { config, layout, catalog: new VolumeCatalog(layout, syncer), snapshots: new SnapshotCatalog(layout, syncer), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
+      ? { config, layout, catalog: new VolumeCatalog(layout, syncer, reserve), snapshots: new SnapshotCatalog(layout, syncer, reserve), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
       : null;
     const controller = this.controller;
     this.node = servesNode
@@ -83,7 +87,7 @@ export class App {
           loops,
           statFs: systemStatFs,
           deviceOf: systemDeviceOf,
-          nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer),
+          nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, reserve),
         }
       : null;
     this.server = new CsiServer(config, { log, gate: this.gate }, { controller: this.controller, node: this.node });
@@ -109,6 +113,8 @@ export class App {
       const remounted = await remountStagedImages(this.node, this.log);
       this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
     }
+    // A full disk must not stop start-up: deletes then work without the reserve until space returns.
+    await this.reserve.ensure().catch((err: unknown) => this.log.warn({ err, file: this.reserve.file }, 'no room for the space reserve: the state filesystem is full'));
     this.gate.ready = true;
     this.state = 'serving';
     this.log.info('ready');

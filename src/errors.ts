@@ -38,3 +38,18 @@ export class UnavailableError extends CsiError {}
 
 /** The driver failed at something it should have been able to do (an OS call failed unexpectedly). */
 export class InternalError extends CsiError {}
+
+/**
+ * ENOSPC or EDQUOT if `err` (or what it was caused by) says a filesystem is full: an OS error's `code`, or a child
+ * process that printed the C library's message for it (cp, mkfs, truncate). Else null. src/grpc/status.ts maps these
+ * to RESOURCE_EXHAUSTED; src/state/space-reserve.ts spends its reserve on them.
+ */
+export function noSpaceCode(err: unknown): 'ENOSPC' | 'EDQUOT' | null {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, stderr } = e as { code?: unknown; stderr?: unknown };
+    if (code === 'ENOSPC' || code === 'EDQUOT') return code;
+    if (typeof stderr === 'string' && /No space left on device/.test(stderr)) return 'ENOSPC';
+    if (typeof stderr === 'string' && /Disk quota exceeded/.test(stderr)) return 'EDQUOT';
+  }
+  return null;
+}

@@ -6,6 +6,7 @@ import {
   FailedPreconditionError,
   InternalError,
   InvalidArgumentError,
+  noSpaceCode,
   NotFoundError,
   OutOfRangeError,
   ResourceExhaustedError,
@@ -45,5 +46,18 @@ export function toStatus(err: unknown): MappedStatus {
   for (const [cls, code] of CODE_BY_ERROR) {
     if (err instanceof cls) return { code, message: (err as Error).message, unexpected: code === status.INTERNAL };
   }
+  const full = noSpaceCode(err);
+  if (full !== null) return { code: status.RESOURCE_EXHAUSTED, message: noSpaceMessage(full, err), unexpected: false };
   return { code: status.INTERNAL, message: 'internal error (details in the driver log)', unexpected: true };
+}
+
+/**
+ * A full filesystem is a limit reached, not a driver fault (CSI spec: RESOURCE_EXHAUSTED, "not enough capacity"):
+ * the message names where, so an operator knows which filesystem to free.
+ */
+function noSpaceMessage(code: 'ENOSPC' | 'EDQUOT', err: unknown): string {
+  const where = typeof (err as { path?: unknown }).path === 'string' ? (err as { path: string }).path : null;
+  const what = code === 'ENOSPC' ? 'no space left' : 'disk quota exceeded';
+  if (where !== null) return `${what} on the filesystem holding ${where} (${code}); free space there and retry`;
+  return `${what} (${code}): ${err instanceof Error ? err.message.slice(0, 300) : 'a filesystem is full'}`;
 }

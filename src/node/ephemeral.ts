@@ -45,6 +45,7 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
       if (known && known.readonly !== cmd.readonly) throw new AlreadyExistsError(`inline volume ${cmd.volumeId} is already published with readonly=${known.readonly}`);
       return;
     }
+    await deps.nodeRecords.ensureRoom();
     if (!existing) await deps.nodeRecords.put(record);
     const dir = ephemeralDir(deps, cmd.volumeId);
     await mkdir(dir, { recursive: true });
@@ -59,7 +60,7 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
 /** After the last target of an inline volume is unmounted, its data and record go. */
 export async function dropEphemeralIfUnused(deps: NodeDeps, record: NodeVolumeRecord, log: Logger): Promise<void> {
   if (Object.keys(record.targets).length > 0) {
-    await deps.nodeRecords.put(record);
+    await deps.nodeRecords.put(record, { freeing: true });
     return;
   }
   await rm(ephemeralDir(deps, record.id), { recursive: true, force: true });

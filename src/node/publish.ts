@@ -33,6 +33,8 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
     if (atTarget === 'ours') return answerExisting(deps, record, cmd, readonly);
     await checkSingleWriter(deps, record, cmd);
+    // Room for the record before the mount: a full state filesystem fails here with nothing to undo.
+    await deps.nodeRecords.ensureRoom();
     const staged = await publishSource(deps, vol, record, cmd.stagingPath);
     // A crash between attaching a read-only loop device and binding it left one that nothing uses.
     if (vol.accessType === 'block') await detachUnusedReadOnlyLoops(deps, vol.id, log);

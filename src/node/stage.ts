@@ -37,12 +37,17 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
     checkAccessType(vol, cmd.capability);
     await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
+    // A full state filesystem fails a first stage before any loop device or mount is made (nothing to undo); a
+    // repeat of a finished stage writes nothing and still answers OK (kubelet repeats it at every pod start).
+    const onLoop = vol.accessType === 'block' || vol.kind === 'image';
+    if (onLoop && (record.stagingPath !== cmd.stagingPath || record.loopDevice === null)) await deps.nodeRecords.ensureRoom();
     if (vol.accessType === 'block') return stageBlock(deps, vol, record, cmd.stagingPath, log);
     if (vol.kind === 'image') return stageImage(deps, vol, record, cmd.stagingPath, cmd.capability, log);
     const here = await mountStateAt(deps, cmd.stagingPath, vol.id);
     if (here === 'foreign') throw new FailedPreconditionError(`staging path ${cmd.stagingPath} already has another mount`);
     if (here === 'none') {
       await refuseSecondStagingPath(deps, record, cmd.stagingPath);
+      await deps.nodeRecords.ensureRoom();
       await mkdir(cmd.stagingPath, { recursive: true, mode: 0o750 });
       await deps.mounter.bind(nodeBackend(deps, vol.kind).stageSource(vol), cmd.stagingPath, { readonly: false, flags: [] });
       log.info({ volumeId: vol.id, stagingPath: cmd.stagingPath }, 'volume staged');
@@ -103,7 +108,8 @@ async function refuseWhilePublished(deps: NodeDeps, record: NodeVolumeRecord | u
   }
 }
 
+/** After an unstage or unpublish: the record shrinks or goes, so it may spend the space reserve on a full disk. */
 export async function saveOrDrop(deps: NodeDeps, record: NodeVolumeRecord): Promise<void> {
   if (record.stagingPath === null && !record.loopDevice && Object.keys(record.targets).length === 0) await deps.nodeRecords.delete(record.id);
-  else await deps.nodeRecords.put(record);
+  else await deps.nodeRecords.put(record, { freeing: true });
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
+import { salvageName } from '../state/entries';
 import { quarantinedError, RecordStore } from '../state/record-store';
+import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from '../volumes/layout';
 import { parseGroupSnapshotRecord, parseSnapshotRecord, type GroupSnapshotRecord, type SnapshotRecord } from './model';
@@ -11,13 +13,15 @@ export class SnapshotCatalog {
   readonly groups: RecordStore<GroupSnapshotRecord>;
   private readonly byName = new Map<string, string>();
   private readonly groupByName = new Map<string, string>();
+  /** Names still readable in quarantined snapshot records: taken, so CreateSnapshot cannot make a second one. */
+  private readonly quarantinedByName = new Map<string, string>();
   private readonly bySource = new Map<string, Set<string>>();
   /** Every snapshot ID in order: ListSnapshots pages from here instead of sorting all IDs per call. */
   readonly idsInOrder = new SortedKeys();
 
-  constructor(layout: StateLayout, syncer: DirSyncer) {
-    this.snapshots = new RecordStore(layout.snapshotRecordsDir, layout.quarantineDir, parseSnapshotRecord, syncer);
-    this.groups = new RecordStore(layout.groupSnapshotRecordsDir, layout.quarantineDir, parseGroupSnapshotRecord, syncer);
+  constructor(layout: StateLayout, syncer: DirSyncer, reserve: SpaceReserve | null = null) {
+    this.snapshots = new RecordStore(layout.snapshotRecordsDir, layout.quarantineDir, parseSnapshotRecord, syncer, undefined, reserve);
+    this.groups = new RecordStore(layout.groupSnapshotRecordsDir, layout.quarantineDir, parseGroupSnapshotRecord, syncer, undefined, reserve);
   }
 
   async load(log: Logger): Promise<void> {
@@ -25,12 +29,21 @@ export class SnapshotCatalog {
     const g = await this.groups.load(log);
     for (const snap of this.snapshots.values()) this.index(snap);
     for (const group of this.groups.values()) this.groupByName.set(group.name, group.id);
+    for (const [id, movedTo] of this.snapshots.quarantined) {
+      const name = await salvageName(movedTo);
+      if (name !== null) this.quarantinedByName.set(name, id);
+    }
     log.info({ snapshots: s.loaded, groupSnapshots: g.loaded, quarantined: s.quarantined.length + g.quarantined.length }, 'snapshot state loaded');
   }
 
   /** Where the unreadable record of this snapshot was moved at start-up, if it was. */
   quarantinedSnapshot(id: string): string | undefined {
     return this.snapshots.quarantined.get(id);
+  }
+
+  /** The quarantined snapshot that held this name, if its damaged record still shows it. */
+  quarantinedSnapshotNamed(name: string): string | undefined {
+    return this.quarantinedByName.get(name);
   }
 
   /** As for volumes: a snapshot whose record was unreadable keeps its data and answers FAILED_PRECONDITION. */
@@ -53,8 +66,9 @@ export class SnapshotCatalog {
     return [...(this.bySource.get(volumeId) ?? [])].map((id) => this.snapshots.get(id)!).filter(Boolean);
   }
 
-  async put(snap: SnapshotRecord): Promise<void> {
-    await this.snapshots.put(snap);
+  /** `freeing`: see RecordStore.put (a delete in progress may spend the space reserve). */
+  async put(snap: SnapshotRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.snapshots.put(snap, opts);
     this.index(snap);
   }
 
@@ -74,8 +88,8 @@ export class SnapshotCatalog {
     return id === undefined ? undefined : this.groups.get(id);
   }
 
-  async putGroup(group: GroupSnapshotRecord): Promise<void> {
-    await this.groups.put(group);
+  async putGroup(group: GroupSnapshotRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.groups.put(group, opts);
     this.groupByName.set(group.name, group.id);
   }
 

@@ -90,7 +90,7 @@ export async function deleteGroupSnapshot(deps: ControllerDeps, groupId: string,
   checkMembers(group, snapshotIds);
   const keys = [groupLockKey(group.id), groupNameLockKey(group.name), ...group.snapshotIds.map(snapshotLockKey)];
   await deps.locks.with(keys, `group snapshot ${group.id}`, async () => {
-    if (group.phase !== 'deleting') await deps.snapshots.putGroup({ ...group, phase: 'deleting' });
+    if (group.phase !== 'deleting') await deps.snapshots.putGroup({ ...group, phase: 'deleting' }, { freeing: true });
     for (const id of group.snapshotIds) {
       const member = deps.snapshots.get(id);
       if (member) await finishSnapshotDelete(deps, member, log);

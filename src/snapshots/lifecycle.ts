@@ -18,6 +18,11 @@ export async function createSnapshot(deps: ControllerDeps, cmd: CreateSnapshotCo
   return deps.locks.with(keys, `snapshot ${JSON.stringify(cmd.name)} or its source volume`, async () => {
     const existing = deps.snapshots.getByName(cmd.name);
     if (existing) return answerExisting(existing, cmd);
+    // As for volumes (src/volumes/lifecycle.ts): a name held by a snapshot whose record is unreadable is taken.
+    const quarantined = deps.snapshots.quarantinedSnapshotNamed(cmd.name);
+    if (quarantined !== undefined) {
+      throw new AlreadyExistsError(`snapshot ${JSON.stringify(cmd.name)} already exists as ${quarantined}, whose state record is unreadable; repair the record or delete its data by hand`);
+    }
     const source = requireReadyVolume(deps, cmd.sourceVolumeId);
     return takeSnapshot(deps, source, { name: cmd.name, parameters: cmd.parameters, groupId: null, createdAt: deps.now() }, log);
   });
@@ -89,7 +94,7 @@ export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, l
 
 /** phase deleting, then data, then the record: a crash at any point is finished at start-up. */
 export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
-  if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' });
+  if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' }, { freeing: true });
   await rm(deps.layout.snapshotDataDir(snap.id), { recursive: true, force: true });
   await deps.snapshots.delete(snap);
   log.info({ snapshotId: snap.id }, 'snapshot deleted');

@@ -10,13 +10,25 @@ const TEMP_MARK = '.tmp-';
  */
 export async function replaceFile(file: string, data: string): Promise<void> {
   const temp = `${file}${TEMP_MARK}${process.pid}-${++tempCounter}`;
-  await writeFile(temp, data, { encoding: 'utf8', mode: 0o600 });
   try {
+    await writeFile(temp, data, { encoding: 'utf8', mode: 0o600 });
     await rename(temp, file);
   } catch (err) {
+    // A write cut short by a full disk leaves a partial temp file: never leave it behind.
     await unlink(temp).catch(() => undefined);
-    throw err;
+    throw withPath(err, temp);
   }
+}
+
+/**
+ * Names the file an OS error was about when Node did not (errors of write(2) through a descriptor carry no path), so
+ * that a full disk's RESOURCE_EXHAUSTED says which filesystem (src/grpc/status.ts).
+ */
+export function withPath(err: unknown, file: string): unknown {
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).path === undefined) {
+    (err as NodeJS.ErrnoException).path = file;
+  }
+  return err;
 }
 
 /** Removes `file` if present (not durably on its own: see replaceFile). */

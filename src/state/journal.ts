@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirSyncer } from './dir-sync';
+import { withPath } from './atomic-file';
+import { readRegularFile } from './entries';
 
 /** Makes the record files of these IDs (and their directory entries) durable; IDs whose file is gone are skipped. */
 export type MakeDurable = (ids: ReadonlySet<string>) => Promise<void>;
@@ -14,6 +16,8 @@ export interface JournalOptions {
   checkpointEntries: number;
   /** A segment is also checkpointed once no change has come for this long (so an idle driver's journal is empty). */
   checkpointIdleMs: number;
+  /** How segments are opened for appending (tests inject failing writes here); default: open(file, 'a'). */
+  openSegment?: OpenSegment;
 }
 
 /**
@@ -31,6 +35,8 @@ export interface ReplayReport {
 }
 
 const SEGMENT = /^(\d{12})\.log$/;
+/** True for a name the journal would give a segment (whatever kind of entry holds it). */
+export const isSegmentName = (name: string): boolean => SEGMENT.test(name);
 const segmentName = (seq: number): string => `${String(seq).padStart(12, '0')}.log`;
 
 function checksum(json: string): string {
@@ -42,24 +48,81 @@ export function encodeEntry(entry: JournalEntry): string {
   return `${checksum(json)} ${json}\n`;
 }
 
+/** One line as encodeEntry wrote it, or null if it fails its checksum. */
+function decodeLine(line: string): JournalEntry | null {
+  const json = line.slice(17);
+  if (line[16] !== ' ' || checksum(json) !== line.slice(0, 16)) return null;
+  try {
+    return JSON.parse(json) as JournalEntry;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * The entries of one segment, up to the first line that fails its checksum. Only the very last line may do so after
- * a crash (an append that was cut short, so never acknowledged); anywhere else the segment is corrupt.
+ * A whole entry at the end of a damaged line: an append cut short (ENOSPC mid-write) by a driver that kept
+ * appending to the same segment leaves the torn bytes and the next, acknowledged entry on one line.
+ */
+function entryAtEndOf(line: string): JournalEntry | null {
+  for (const m of line.matchAll(/[0-9a-f]{16} \{/g)) {
+    if (m.index === 0) continue;
+    const entry = decodeLine(line.slice(m.index));
+    if (entry) return entry;
+  }
+  return null;
+}
+
+/**
+ * The entries of one segment. Every line carries its own checksum, so a damaged line is skipped and every intact
+ * line after it is still applied: a damaged line is never an acknowledged entry of this driver (a failed append is
+ * cut back before anything else is acknowledged, see Journal.cutBack), while the lines after it may well be, and
+ * dropping them would lose acknowledged changes. The segment is reported corrupt so it is kept for a human. A
+ * non-empty remainder after the last newline is a torn final append: never acknowledged, ignored.
  */
 export function decodeSegment(text: string): { entries: JournalEntry[]; corrupt: boolean } {
   const lines = text.split('\n');
-  const last = lines.pop();
+  lines.pop();
   const entries: JournalEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const json = line.slice(17);
-    if (line[16] !== ' ' || checksum(json) !== line.slice(0, 16)) return { entries, corrupt: true };
-    entries.push(JSON.parse(json) as JournalEntry);
+  let corrupt = false;
+  for (const line of lines) {
+    const entry = decodeLine(line);
+    if (entry) {
+      entries.push(entry);
+      continue;
+    }
+    corrupt = true;
+    const tail = entryAtEndOf(line);
+    if (tail) entries.push(tail);
   }
-  // A non-empty remainder after the last newline is a torn final append: ignored, like any unacknowledged change.
-  void last;
-  return { entries, corrupt: false };
+  return { entries, corrupt };
 }
+
+/**
+ * What the journal needs of an open segment (a FileHandle has all of it): the seam where tests inject short writes
+ * and ENOSPC.
+ */
+export interface SegmentFile {
+  write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+export type OpenSegment = (file: string) => Promise<SegmentFile>;
+
+/** Writes all of `data`, going on after a short write (the next write then fails with the reason, e.g. ENOSPC). */
+async function writeAll(file: SegmentFile, data: Buffer): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await file.write(data, done, data.length - done, null);
+    if (bytesWritten <= 0) throw new Error(`journal append wrote nothing (${done} of ${data.length} bytes written)`);
+    done += bytesWritten;
+  }
+}
+
+const openForAppend: OpenSegment = (file) => open(file, 'a', 0o600);
 
 interface Waiter {
   resolve(): void;
@@ -80,7 +143,9 @@ interface Waiter {
  */
 export class Journal {
   private seq = 1;
-  private handle: FileHandle | null = null;
+  private handle: SegmentFile | null = null;
+  /** Bytes of the open segment that hold whole, synced entries: where a failed append is cut back to. */
+  private goodSize = 0;
   private entriesInSegment = 0;
   /** IDs changed in the open segment: what its checkpoint must make durable. */
   private touched = new Set<string>();
@@ -111,13 +176,20 @@ export class Journal {
       while (this.pending.length > 0) {
         const lines = this.pending.splice(0);
         const waiters = this.waiters.splice(0);
+        let handle: SegmentFile | null = null;
         try {
-          const handle = await this.openSegment();
-          await handle.write(lines.join(''));
+          handle = await this.openSegment();
+          const data = Buffer.from(lines.join(''), 'utf8');
+          await writeAll(handle, data);
           await handle.datasync();
+          // writeAll wrote every byte or threw: no fstat needed on the group-commit path.
+          this.goodSize += data.length;
           this.entriesInSegment += lines.length;
           for (const w of waiters) w.resolve();
         } catch (err) {
+          if (handle) await this.cutBack(handle);
+          // A FileHandle's errors carry no path: name the segment, so a full disk's message says which filesystem.
+          withPath(err, path.join(this.dir, segmentName(this.seq)));
           for (const w of waiters) w.reject(err);
         }
         if (this.entriesInSegment >= this.options.checkpointEntries) this.rotate();
@@ -128,12 +200,33 @@ export class Journal {
     this.armIdleCheckpoint();
   }
 
-  private async openSegment(): Promise<FileHandle> {
+  /**
+   * A failed or short append (ENOSPC mid-write, a failed fdatasync) may have left part of its lines in the segment.
+   * Before the next append is acknowledged, the segment is cut back to its last whole, synced entry; if even that
+   * fails, the segment is closed and the next append starts a new one. Either way no later entry follows a torn
+   * line in the same segment, so replay cannot mistake acknowledged entries for damage.
+   */
+  private async cutBack(handle: SegmentFile): Promise<void> {
+    try {
+      await handle.truncate(this.goodSize);
+      await handle.sync();
+    } catch {
+      this.rotate();
+    }
+  }
+
+  private async openSegment(): Promise<SegmentFile> {
     if (this.handle) return this.handle;
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const handle = await open(path.join(this.dir, segmentName(this.seq)), 'a', 0o600);
-    // The new segment's directory entry must be durable before anything in it is acknowledged.
-    await this.syncer.sync(this.dir);
+    const handle = await (this.options.openSegment ?? openForAppend)(path.join(this.dir, segmentName(this.seq)));
+    try {
+      this.goodSize = (await handle.stat()).size;
+      // The new segment's directory entry must be durable before anything in it is acknowledged.
+      await this.syncer.sync(this.dir);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
     this.handle = handle;
     return handle;
   }
@@ -189,7 +282,7 @@ export class Journal {
   async pendingIds(): Promise<Set<string>> {
     const ids = new Set<string>();
     const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => SEGMENT.test(n));
-    for (const name of names) for (const e of decodeSegment(await readFile(path.join(this.dir, name), 'utf8')).entries) ids.add(e.id);
+    for (const name of names) for (const e of decodeSegment(await readRegularFile(path.join(this.dir, name))).entries) ids.add(e.id);
     return ids;
   }
 
@@ -203,7 +296,7 @@ export class Journal {
     const report: ReplayReport = { entries: 0, segments: names.length, corrupt: [] };
     const touched = new Set<string>();
     for (const name of names) {
-      const { entries, corrupt } = decodeSegment(await readFile(path.join(this.dir, name), 'utf8'));
+      const { entries, corrupt } = decodeSegment(await readRegularFile(path.join(this.dir, name)));
       for (const entry of entries) {
         await apply(entry);
         touched.add(entry.id);

@@ -91,7 +91,7 @@ export class Attacher {
       }
       // An unreadable attachment record of this volume and node is settled by the CO's unpublish.
       for (const id of deps.catalog.quarantinedAttachmentsOf(volumeId)) {
-        if ((nodeId === '' || id === attachmentId(volumeId, nodeId)) && deps.catalog.resolveQuarantinedAttachment(id)) {
+        if ((nodeId === '' || id === attachmentId(volumeId, nodeId)) && (await deps.catalog.resolveQuarantinedAttachment(id))) {
           log.warn({ volumeId, nodeId, attachmentId: id }, 'unpublish settled an unreadable (quarantined) attachment record');
         }
       }

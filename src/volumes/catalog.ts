@@ -1,6 +1,8 @@
 import type { Logger } from '../log';
 import type { DirSyncer } from '../state/dir-sync';
+import { salvageName } from '../state/entries';
 import { RecordStore } from '../state/record-store';
+import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
 import type { StateLayout } from './layout';
 import { parseAttachmentRecord, parseVolumeRecord, type AttachmentRecord, type VolumeRecord } from './model';
@@ -13,14 +15,16 @@ export class VolumeCatalog {
   readonly volumes: RecordStore<VolumeRecord>;
   readonly attachments: RecordStore<AttachmentRecord>;
   private readonly byName = new Map<string, string>();
+  /** Names still readable in quarantined volume records: taken, so CreateVolume cannot make a second volume. */
+  private readonly quarantinedByName = new Map<string, string>();
   /** Every volume ID in order: ListVolumes pages from here instead of sorting all IDs per call. */
   readonly idsInOrder = new SortedKeys();
   private readonly attachmentsByVolume = new Map<string, Map<string, AttachmentRecord>>();
   private readonly attachCountByNode = new Map<string, number>();
 
-  constructor(layout: StateLayout, syncer: DirSyncer) {
-    this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer);
-    this.attachments = new RecordStore(layout.attachmentRecordsDir, layout.quarantineDir, parseAttachmentRecord, syncer);
+  constructor(layout: StateLayout, syncer: DirSyncer, reserve: SpaceReserve | null = null) {
+    this.volumes = new RecordStore(layout.volumeRecordsDir, layout.quarantineDir, parseVolumeRecord, syncer, undefined, reserve);
+    this.attachments = new RecordStore(layout.attachmentRecordsDir, layout.quarantineDir, parseAttachmentRecord, syncer, undefined, reserve);
   }
 
   async load(log: Logger): Promise<void> {
@@ -31,7 +35,12 @@ export class VolumeCatalog {
       this.idsInOrder.add(vol.id);
     }
     // ListVolumes also lists volumes whose record is quarantined (their data may still be there).
-    for (const id of this.volumes.quarantined.keys()) this.idsInOrder.add(id);
+    for (const [id, movedTo] of this.volumes.quarantined) {
+      this.idsInOrder.add(id);
+      const name = await salvageName(movedTo);
+      if (name !== null) this.quarantinedByName.set(name, id);
+      else log.warn({ volumeId: id, file: movedTo }, 'quarantined volume record shows no name: its name is not held');
+    }
     for (const att of this.attachments.values()) this.indexAttachment(att);
     log.info({ volumes: v.loaded, attachments: a.loaded, quarantined: v.quarantined.length + a.quarantined.length }, 'controller state loaded');
   }
@@ -46,9 +55,14 @@ export class VolumeCatalog {
     return [...this.attachments.quarantined.keys()].filter((id) => id.startsWith(`${volumeId}.`));
   }
 
-  /** ControllerUnpublishVolume settled what an unreadable attachment record said: forget it (the file stays). */
-  resolveQuarantinedAttachment(id: string): boolean {
-    return this.attachments.quarantined.delete(id);
+  /** The quarantined volume that held this name, if its damaged record still shows it. */
+  quarantinedVolumeNamed(name: string): string | undefined {
+    return this.quarantinedByName.get(name);
+  }
+
+  /** ControllerUnpublishVolume settled what an unreadable attachment record said: forget it, also across restarts. */
+  resolveQuarantinedAttachment(id: string): Promise<boolean> {
+    return this.attachments.settleQuarantined(id);
   }
 
   getVolume(id: string): VolumeRecord | undefined {
@@ -60,8 +74,9 @@ export class VolumeCatalog {
     return id === undefined ? undefined : this.volumes.get(id);
   }
 
-  async putVolume(vol: VolumeRecord): Promise<void> {
-    await this.volumes.put(vol);
+  /** `freeing`: see RecordStore.put (a delete in progress may spend the space reserve). */
+  async putVolume(vol: VolumeRecord, opts: { freeing?: boolean } = {}): Promise<void> {
+    await this.volumes.put(vol, opts);
     this.byName.set(vol.name, vol.id);
     this.idsInOrder.add(vol.id);
   }
@@ -108,3 +123,4 @@ export class VolumeCatalog {
     perVolume.set(att.nodeId, att);
   }
 }
+

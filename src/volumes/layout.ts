@@ -13,6 +13,7 @@ import path from 'node:path';
  *   records/snapshots/<id>.json     controller: one record per snapshot
  *   records/group-snapshots/<id>.json  controller: one record per group snapshot
  *   quarantine/                     records that could not be read, moved aside for a human
+ *   space-reserve.<mode>            room kept so that deletes work on a full disk
  */
 export class StateLayout {
   constructor(readonly root: string) {}
@@ -55,6 +56,11 @@ export class StateLayout {
 
   get groupSnapshotRecordsDir(): string {
     return path.join(this.root, 'records', 'group-snapshots');
+  }
+
+  /** Room kept for deletes on a full disk (src/state/space-reserve.ts): one per process role sharing the state dir. */
+  spaceReserveFile(mode: string): string {
+    return path.join(this.root, `space-reserve.${mode}`);
   }
 
   get quarantineDir(): string {

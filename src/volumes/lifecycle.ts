@@ -136,6 +136,7 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
   try {
     const existing = deps.catalog.getVolumeByName(cmd.name);
     if (existing) return answerExisting(existing, cmd, accessType);
+    refuseQuarantinedName(deps, cmd.name);
     const source = cmd.source ? resolveSource(deps, cmd.source) : null;
     if (source && source.accessType !== accessType) {
       throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
@@ -193,6 +194,18 @@ async function materialise(deps: ControllerDeps, draft: VolumeRecord, sourceDir:
   }
 }
 
+/**
+ * CSI spec, CreateVolume: a volume with this name exists but the driver cannot show it is compatible (its record is
+ * unreadable) — ALREADY_EXISTS, the spec's answer for a name taken by a volume that does not match the request.
+ * Answering OK would hand out a volume the driver cannot describe; making a new one would orphan the old one's data.
+ */
+function refuseQuarantinedName(deps: Pick<ControllerDeps, 'catalog'>, name: string): void {
+  const id = deps.catalog.quarantinedVolumeNamed(name);
+  if (id === undefined) return;
+  const movedTo = deps.catalog.quarantinedVolume(id) ?? 'the quarantine folder';
+  throw new AlreadyExistsError(`volume ${JSON.stringify(name)} already exists as ${id}, whose state record is unreadable (moved to ${movedTo}); repair the record or delete its data by hand`);
+}
+
 export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
   refuseIfQuarantined(deps, volumeId);
   const existing = deps.catalog.getVolume(volumeId);
@@ -213,7 +226,7 @@ export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: 
 
 /** phase deleting, then storage removed, then the record: a crash at any point is finished at start-up. */
 export async function finishDelete(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<void> {
-  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' });
+  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' }, { freeing: true });
   await backendFor(deps, record.kind).remove(record);
   await deps.catalog.deleteVolume(record);
   log.info({ volumeId: record.id }, 'volume deleted');
@@ -259,6 +272,8 @@ export async function expandVolume(deps: ControllerDeps, volumeId: string, range
       throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
     }
     const backend = backendFor(deps, vol.kind);
+    // Room for the record before the storage grows: a full state filesystem fails here with nothing changed.
+    await deps.catalog.volumes.ensureRoom();
     await backend.expand(vol, wanted);
     await deps.catalog.putVolume({ ...vol, capacityBytes: wanted.toString() });
     log.info({ volumeId, from: current.toString(), to: wanted.toString() }, 'volume expanded');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fault harness against the built driver (dist/): crash consistency with SIGKILL and reboots, torn and corrupt
-# state records, fuzzing of every RPC, concurrency storms. Needs root (real mounts and loop devices).
-# Usage: test/faults/run.sh [--soak] [crash|torn|fuzz|storms ...]     (default: all four, CI budget)
+# state records, a full state filesystem and non-regular entries in state folders, fuzzing of every RPC, concurrency
+# storms. Needs root (real mounts and loop devices).
+# Usage: test/faults/run.sh [--soak] [crash|torn|state|fuzz|storms ...]     (default: all five, CI budget)
 #   --soak              ten times the rounds, fuzz cases and storm repeats (FAULTS_SOAK=1)
 #   FAULTS_SEED=N       replay with the seed a run printed; FAULTS_ROUNDS, FAULTS_FUZZ_CASES, FAULTS_REBOOT_EVERY and
 #                       FAULTS_STORM_REPEATS override single budgets; FAULTS_KINDS=dir,block,image picks the volume
@@ -15,6 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --soak) export FAULTS_SOAK=1 ;;
     crash|torn|fuzz|storms) files+=("test/faults/${arg/torn/torn-state}.test.ts") ;;
+    state) files+=("test/faults/state-faults.test.ts") ;;
     *) echo "unknown argument $arg" >&2; exit 2 ;;
   esac
 done

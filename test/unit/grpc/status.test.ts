@@ -55,3 +55,30 @@ describe('toStatus', () => {
     expect(toStatus(thrown).code).toBe(status.INTERNAL);
   });
 });
+
+describe('toStatus of a full filesystem (issue 13, defect 1)', () => {
+  const errno = (code: string, path?: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code, ...(path ? { path } : {}) });
+
+  it('maps ENOSPC to RESOURCE_EXHAUSTED naming the filesystem that holds the file', () => {
+    const s = toStatus(errno('ENOSPC', '/var/lib/hostpath-csi/records/volumes/x.json.tmp-1-2'));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(s.message).toBe('no space left on the filesystem holding /var/lib/hostpath-csi/records/volumes/x.json.tmp-1-2 (ENOSPC); free space there and retry');
+    expect(s.unexpected).toBe(false);
+  });
+
+  it('maps EDQUOT to RESOURCE_EXHAUSTED', () => {
+    const s = toStatus(errno('EDQUOT', '/data/f'));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(s.message).toMatch(/^disk quota exceeded on the filesystem holding \/data\/f/);
+  });
+
+  it('maps a child process that ran out of space (cp, mkfs) to RESOURCE_EXHAUSTED', () => {
+    const s = toStatus(new CommandError('cp -a x y', 1, "cp: error writing 'y/f': No space left on device"));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(s.message).toContain('No space left on device');
+  });
+
+  it('finds ENOSPC as the cause of a wrapping error', () => {
+    expect(toStatus(new Error('copy failed', { cause: errno('ENOSPC', '/s/f') })).code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+});

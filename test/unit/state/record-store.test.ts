@@ -140,3 +140,37 @@ describe('readRecordFile', () => {
     expect(await readRecordFile(store.fileOf('a'), parseItem)).toEqual({ id: 'a', value: 3 });
   });
 });
+
+describe('RecordStore quarantine across loads', () => {
+  it('recalls a record quarantined by an earlier load, however many loads follow', async () => {
+    await writeFile(path.join(recordsDir, 'torn.json'), '{"id":"to');
+    await newStore().load(log);
+    for (let i = 0; i < 3; i++) {
+      const store = newStore();
+      await store.load(log);
+      expect([...store.quarantined.keys()]).toEqual(['torn']);
+      expect(store.quarantined.get('torn')).toMatch(/quarantine\/items-torn-\d+\.json$/);
+    }
+  });
+
+  it('forgets a settled quarantined record on the next load, and keeps its file as *.settled', async () => {
+    await writeFile(path.join(recordsDir, 'torn.json'), '{"id":"to');
+    const first = newStore();
+    await first.load(log);
+    expect(await first.settleQuarantined('torn')).toBe(true);
+    const again = newStore();
+    await again.load(log);
+    expect(again.quarantined.size).toBe(0);
+    expect((await readdir(quarantineDir)).filter((n) => n.endsWith('.json.settled'))).toHaveLength(1);
+  });
+
+  it('no longer recalls an ID whose record was put back in the record folder', async () => {
+    await writeFile(path.join(recordsDir, 'a.json'), '{"id":');
+    await newStore().load(log);
+    await writeFile(path.join(recordsDir, 'a.json'), JSON.stringify({ id: 'a', value: 7 }));
+    const store = newStore();
+    await store.load(log);
+    expect(store.quarantined.size).toBe(0);
+    expect(store.get('a')).toEqual({ id: 'a', value: 7 });
+  });
+});
