@@ -1,3 +1,4 @@
+import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
 import type { SnapshotCatalog } from '../snapshots/catalog';
@@ -22,7 +23,7 @@ export interface ControllerDeps {
 
 export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {
   const backend = deps.backends.get(kind);
-  if (!backend) throw new Error(`no backend for volume kind ${kind}`);
+  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
   return backend;
 }
 
