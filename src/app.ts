@@ -14,6 +14,7 @@ import { SystemLoopDevices } from './os/loop';
 import { SystemFilesystems } from './os/filesystem';
 import { SystemMounter } from './os/mount';
 import { lockRole, type RoleLock } from './os/state-lock';
+import { Trash } from './os/trash';
 import { mountHolding, quotaSupportOf, XfsQuotaTool } from './os/project-quota';
 import { CsiServer } from './server/server';
 import { SnapshotCatalog } from './snapshots/catalog';
@@ -70,7 +71,18 @@ export class App {
     const servesNode = config.mode !== 'controller';
     this.copier = copier;
     this.controller = servesController
-      ? { config, layout, catalog: new VolumeCatalog(layout, syncer), snapshots: new SnapshotCatalog(layout, syncer), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
+      ? {
+          config,
+          layout,
+          catalog: new VolumeCatalog(layout, syncer),
+          snapshots: new SnapshotCatalog(layout, syncer),
+          backends,
+          locks,
+          statFs: systemStatFs,
+          now: () => new Date(),
+          newId: randomUUID,
+          trash: new Trash(layout.trashDir, log),
+        }
       : null;
     const controller = this.controller;
     this.node = servesNode
@@ -107,6 +119,8 @@ export class App {
       await this.controller.snapshots.load(this.log);
       await reconcileController(this.controller, this.log);
       await reconcileSnapshots(this.controller, this.log);
+      // What a crash left set aside, and what reconciliation just set aside, goes while the driver serves.
+      this.controller.trash.sweepInBackground();
     }
     if (this.node) {
       await this.node.nodeRecords.load(this.log);
@@ -154,6 +168,7 @@ export class App {
     this.log.info('shutting down: finishing in-flight calls');
     await this.server.close(graceMs);
     await this.checkpointState();
+    this.controller?.trash.stop();
     for (const lock of this.roleLocks.splice(0)) lock.release();
     this.state = 'stopped';
     this.log.info('stopped');

@@ -1,6 +1,7 @@
 import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
+import type { Trash } from '../os/trash';
 import type { SnapshotCatalog } from '../snapshots/catalog';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
@@ -19,6 +20,8 @@ export interface ControllerDeps {
   readonly statFs: StatFs;
   readonly now: () => Date;
   readonly newId: () => string;
+  /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */
+  readonly trash: Trash;
 }
 
 export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {

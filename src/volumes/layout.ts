@@ -13,6 +13,8 @@ import path from 'node:path';
  *   records/snapshots/<id>.json     controller: one record per snapshot
  *   records/group-snapshots/<id>.json  controller: one record per group snapshot
  *   quarantine/                     records that could not be read, moved aside for a human
+ *   trash/                          snapshot data being removed in the background
+ *   controller.lock, node.lock      one process per role (src/os/state-lock.ts)
  */
 export class StateLayout {
   constructor(readonly root: string) {}
@@ -59,6 +61,11 @@ export class StateLayout {
 
   get quarantineDir(): string {
     return path.join(this.root, 'quarantine');
+  }
+
+  /** Data set aside for removal in the background (src/os/trash.ts). */
+  get trashDir(): string {
+    return path.join(this.root, 'trash');
   }
 }
 
