@@ -32,6 +32,8 @@ function crashSection(c) {
     table([
       ['rounds of concurrent intents', c.rounds],
       ['SIGKILLs injected (driver and its children)', c.kills],
+      ['… of them of the main process alone, its children left running', c.killsMainOnly ?? 0],
+      ['children that outlived a SIGKILLed main process (must be 0)', c.orphanedChildren ?? 0],
       ['further SIGKILLs of a restarting driver, mid-reconciliation', c.killsDuringStartup],
       ['simulated reboots (mounts and loop devices gone)', c.reboots],
       ['intents sent (each retried until a final answer)', c.intents],

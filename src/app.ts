@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import type { Config } from './config';
 import { Gate } from './grpc/unary';
 import type { Logger } from './log';
@@ -13,6 +13,8 @@ import { CpTreeCopier } from './os/copy';
 import { SystemLoopDevices } from './os/loop';
 import { SystemFilesystems } from './os/filesystem';
 import { SystemMounter } from './os/mount';
+import { lockRole, type RoleLock } from './os/state-lock';
+import { Trash } from './os/trash';
 import { mountHolding, quotaSupportOf, XfsQuotaTool } from './os/project-quota';
 import { CsiServer } from './server/server';
 import { SnapshotCatalog } from './snapshots/catalog';
@@ -46,6 +48,7 @@ export class App {
   private readonly quota: QuotaBackend;
   private readonly mounter: SystemMounter;
   private readonly reserve: SpaceReserve;
+  private roleLocks: RoleLock[] = [];
 
   constructor(
     private readonly config: Config,
@@ -72,7 +75,18 @@ export class App {
     const servesNode = config.mode !== 'controller';
     this.copier = copier;
     this.controller = servesController
-      ? { config, layout, catalog: new VolumeCatalog(layout, syncer, reserve), snapshots: new SnapshotCatalog(layout, syncer, reserve), backends, locks, statFs: systemStatFs, now: () => new Date(), newId: randomUUID }
+      ? {
+          config,
+          layout,
+          catalog: new VolumeCatalog(layout, syncer, reserve),
+          snapshots: new SnapshotCatalog(layout, syncer, reserve),
+          backends,
+          locks,
+          statFs: systemStatFs,
+          now: () => new Date(),
+          newId: randomUUID,
+          trash: new Trash(layout.trashDir, log),
+        }
       : null;
     const controller = this.controller;
     this.node = servesNode
@@ -96,6 +110,9 @@ export class App {
   /** Binds the socket first (Probe answers not-ready meanwhile), then loads and reconciles state, then serves. */
   async start(): Promise<void> {
     await mkdir(this.config.stateDir, { recursive: true, mode: 0o700 });
+    // mkdir leaves an existing directory's mode alone, and kubelet creates hostPath directories 0755.
+    await chmod(this.config.stateDir, 0o700);
+    this.lockRoles();
     await this.server.listen();
     this.log.info({ endpoint: this.config.endpoint, mode: this.config.mode, nodeId: this.config.nodeId, version: this.config.version }, 'listening');
     this.state = 'reconciling';
@@ -106,6 +123,8 @@ export class App {
       await this.controller.snapshots.load(this.log);
       await reconcileController(this.controller, this.log);
       await reconcileSnapshots(this.controller, this.log);
+      // What a crash left set aside, and what reconciliation just set aside, goes while the driver serves.
+      this.controller.trash.sweepInBackground();
     }
     if (this.node) {
       await this.node.nodeRecords.load(this.log);
@@ -120,6 +139,16 @@ export class App {
     this.log.info('ready');
     // Only informative, and a child process: kept off the path to the first ready Probe.
     if (this.controller) void this.logCopyOnWrite();
+  }
+
+  /**
+   * One process per role on a state directory: two controllers (or two node processes) would both write its records.
+   * A controller and a node process may share it (--mode controller / --mode node); --mode all takes both locks.
+   * Taken before the socket is bound, so a refused second process touches nothing, not even the first one's socket.
+   */
+  private lockRoles(): void {
+    if (this.controller) this.roleLocks.push(lockRole(this.config.stateDir, 'controller'));
+    if (this.node) this.roleLocks.push(lockRole(this.config.stateDir, 'node'));
   }
 
   private async logCopyOnWrite(): Promise<void> {
@@ -145,6 +174,8 @@ export class App {
     this.log.info('shutting down: finishing in-flight calls');
     await this.server.close(graceMs);
     await this.checkpointState();
+    this.controller?.trash.stop();
+    for (const lock of this.roleLocks.splice(0)) lock.release();
     this.state = 'stopped';
     this.log.info('stopped');
   }

@@ -2,6 +2,7 @@
 import { App } from './app';
 import { ConfigError, parseCommand } from './config';
 import { createRootLogger } from './log';
+import { StateDirLockedError } from './os/state-lock';
 
 async function main(): Promise<number> {
   let command;
@@ -37,6 +38,11 @@ async function main(): Promise<number> {
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof StateDirLockedError) {
+      // Like a bad flag: nothing was started, so nothing to stop; one line and status 2.
+      process.stderr.write(`hostpath-csi: ${err.message}\n`);
+      return 2;
+    }
     log.fatal({ err }, 'start-up failed');
     await app.stop(1_000).catch(() => undefined);
     log.flush();

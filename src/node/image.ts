@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
-import { FilesystemDamagedError } from '../os/filesystem';
+import { FilesystemDamagedError, OnlineGrowRefusedError } from '../os/filesystem';
 import type { Capability } from '../validate/capability';
 import { fsTypeOf } from '../volumes/image-backend';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
@@ -38,9 +38,12 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
       throw err;
     }
     await openFreshRoot(stagingPath);
+    // xfs only grows mounted (ext4 grew offline in readyToMount, so this is a no-op for it).
+    await deps.filesystems.grow(device, stagingPath, fsType);
     log.info({ volumeId: vol.id, stagingPath, device, fsType }, 'image volume staged');
   }
-  await deps.filesystems.grow(device, stagingPath, fsType);
+  // Already staged: CSI spec, NodeStageVolume is idempotent, so a repeat answers OK with the filesystem as it is.
+  // Growing it is NodeExpandVolume's job; trying here made every repeat fail where online growth is refused.
 }
 
 /**
@@ -93,7 +96,16 @@ export async function growMountedImage(deps: NodeDeps, vol: VolumeRecord, mountP
   const device = await currentLoop(deps, vol.id);
   if (!device) throw new FailedPreconditionError(`image volume ${vol.id} has no loop device on this node: stage it first`);
   await deps.loops.refreshSize(device);
-  await deps.filesystems.grow(device, mountPoint, fsTypeOf(vol));
+  try {
+    await deps.filesystems.grow(device, mountPoint, fsTypeOf(vol));
+  } catch (err) {
+    // CSI spec, NodeExpandVolume: FAILED_PRECONDITION when a staged or published volume cannot be expanded because
+    // its filesystem cannot grow in that state. The image is already bigger, so the next stage grows it offline.
+    if (!(err instanceof OnlineGrowRefusedError)) throw err;
+    throw new FailedPreconditionError(
+      `the filesystem of image volume ${vol.id} cannot grow while it is mounted on this node (${err.message}); it grows to the new size at its next NodeStageVolume, after NodeUnstageVolume`,
+    );
+  }
   log.info({ volumeId: vol.id, device, capacityBytes: vol.capacityBytes }, 'image volume filesystem grown');
 }
 

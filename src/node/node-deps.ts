@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { Config } from '../config';
-import { AbortedError, FailedPreconditionError, NotFoundError } from '../errors';
+import { AbortedError, FailedPreconditionError, InternalError, NotFoundError } from '../errors';
 import type { DeviceOf } from '../os/device';
 import type { Filesystems } from '../os/filesystem';
 import type { StatFs } from '../os/fs-stats';
@@ -35,7 +35,7 @@ export const nodeVolumeLockKey = (id: string): string => `node-volume:${id}`;
 
 export function nodeBackend(deps: NodeDeps, kind: VolumeKind): VolumeBackend {
   const backend = deps.backends.get(kind);
-  if (!backend) throw new Error(`no backend for volume kind ${kind}`);
+  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
   return backend;
 }
 
@@ -48,6 +48,10 @@ export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<Volu
   try {
     vol = await readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord);
   } catch (err) {
+    // A read that failed (EIO, EACCES, ...) says nothing about the record: retrying may work, and the record may be
+    // fine. Only a record that was read and does not parse is a damaged record (FAILED_PRECONDITION).
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (typeof errno === 'string') throw new InternalError(`reading the state record of volume ${volumeId} failed: ${errno}`);
     throw new FailedPreconditionError(`volume ${volumeId} has an unreadable state record: ${(err as Error).message}`);
   }
   if (!vol) {

@@ -3,6 +3,15 @@ import { CommandError, type CommandRunner } from './exec';
 /** A filesystem check found errors it could not repair by itself: a human must look before anything mounts it. */
 export class FilesystemDamagedError extends Error {}
 
+/**
+ * The kernel refused to grow a mounted filesystem: ext4's online resize needs CAP_SYS_RESOURCE, which a container
+ * (or this host) may lack. The filesystem is untouched and grows offline at its next mount.
+ */
+export class OnlineGrowRefusedError extends Error {}
+
+/** What resize2fs prints when the kernel refuses an online resize for lack of privilege. */
+const ONLINE_RESIZE_REFUSED = /Operation not permitted|Permission denied/;
+
 /** The filesystem tools image volumes need (e2fsprogs, xfsprogs, util-linux); faked in unit tests. */
 export interface Filesystems {
   /** Makes an empty filesystem of `fsType` filling the image file `file`. */
@@ -72,9 +81,20 @@ export class SystemFilesystems implements Filesystems {
 
   async grow(device: string, mountPoint: string, fsType: string): Promise<void> {
     // resize2fs works on the device of a mounted ext4 (online resize); xfs_growfs wants the mount point.
-    if (fsType === 'ext4') await this.run('resize2fs', ['--', device], { timeoutMs: this.timeoutMs });
+    if (fsType === 'ext4') await this.growExt4Online(device);
     else if (fsType === 'xfs') await this.run('xfs_growfs', ['-d', '--', mountPoint], { timeoutMs: this.timeoutMs });
     else throw new Error(`no online grow for ${fsType}`);
+  }
+
+  private async growExt4Online(device: string): Promise<void> {
+    try {
+      await this.run('resize2fs', ['--', device], { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      if (err instanceof CommandError && ONLINE_RESIZE_REFUSED.test(err.stderr)) {
+        throw new OnlineGrowRefusedError(`resize2fs: ${lastLine(err.stderr)}`);
+      }
+      throw err;
+    }
   }
 
   async freeze(mountPoint: string): Promise<void> {
@@ -84,6 +104,10 @@ export class SystemFilesystems implements Filesystems {
   async thaw(mountPoint: string): Promise<void> {
     await this.run('fsfreeze', ['--unfreeze', '--', mountPoint]);
   }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((l) => l.trim() !== '').pop()?.trim().slice(0, 300) ?? '';
 }
 
 /** Size of an ext4 filesystem from `dumpe2fs -h`: block count times block size. */

@@ -1,5 +1,4 @@
-import type Koffi from 'koffi';
-import { constants as osConstants } from 'node:os';
+import { errnoName, loadLibc, type AsyncFn, type Libc } from './libc';
 
 /**
  * mount(2) and umount2(2) called directly through libc (koffi FFI), for the bind mounts on every NodeStage and
@@ -24,40 +23,9 @@ export const MS_RDONLY = 0x1;
 export const MS_REMOUNT = 0x20;
 export const MS_BIND = 0x1000;
 
-interface AsyncFn {
-  async(...args: unknown[]): void;
-}
-
-interface Libc {
-  koffi: typeof Koffi;
-  mount: AsyncFn;
-  umount2: AsyncFn;
-}
-
-let libc: Libc | null = null;
-
-/** Loaded on the first mount, not at start-up: a controller-only process never needs it (start time, memory). */
-function functions(): Libc {
-  if (libc === null) {
-    const koffi = require('koffi') as typeof Koffi;
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      koffi,
-      mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as unknown as AsyncFn,
-      umount2: lib.func('int umount2(const char *target, int flags)') as unknown as AsyncFn,
-    };
-  }
-  return libc;
-}
-
-function errnoName(n: number): string {
-  const entry = Object.entries(osConstants.errno).find(([, v]) => v === n);
-  return entry ? entry[0] : `errno ${n}`;
-}
-
 function callAsync(name: string, fn: (c: Libc) => AsyncFn, args: unknown[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = functions();
+    const c = loadLibc();
     fn(c).async(...args, (err: unknown, res: number) => {
       if (err) return reject(err instanceof Error ? err : new Error(String(err)));
       // Read inside the callback: koffi restores the worker's errno only for its duration.

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import { backendFor, snapshotLockKey, snapshotNameLockKey, volumeLockKey, type ControllerDeps } from '../volumes/controller-deps';
@@ -73,7 +73,7 @@ export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, o
     log.info({ snapshotId: record.id, sourceVolumeId: source.id, ms: Date.now() - started }, 'snapshot created');
     return ready;
   } catch (err) {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await deps.trash.setAside(dir).catch(() => undefined);
     await deps.snapshots.delete(record).catch((e: unknown) => log.error({ err: e, snapshotId: record.id }, 'rollback of failed snapshot left a record behind'));
     throw err;
   }
@@ -92,10 +92,14 @@ export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, l
   });
 }
 
-/** phase deleting, then data, then the record: a crash at any point is finished at start-up. */
+/**
+ * phase deleting, then data, then the record: a crash at any point is finished at start-up. The data is set aside
+ * (renamed into the trash) and removed in the background: a copy still running into a half-made snapshot after a
+ * crash must not make this (and so start-up) fail.
+ */
 export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
   if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' }, { freeing: true });
-  await rm(deps.layout.snapshotDataDir(snap.id), { recursive: true, force: true });
+  await deps.trash.setAside(deps.layout.snapshotDataDir(snap.id));
   await deps.snapshots.delete(snap);
   log.info({ snapshotId: snap.id }, 'snapshot deleted');
 }

@@ -1,5 +1,7 @@
+import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
+import type { Trash } from '../os/trash';
 import type { SnapshotCatalog } from '../snapshots/catalog';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
@@ -18,11 +20,13 @@ export interface ControllerDeps {
   readonly statFs: StatFs;
   readonly now: () => Date;
   readonly newId: () => string;
+  /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */
+  readonly trash: Trash;
 }
 
 export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {
   const backend = deps.backends.get(kind);
-  if (!backend) throw new Error(`no backend for volume kind ${kind}`);
+  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
   return backend;
 }
 

@@ -1,3 +1,4 @@
+import { InternalError } from '../errors';
 import { lstat } from 'node:fs/promises';
 import type { TreeCopier } from '../os/copy';
 import type { Filesystems } from '../os/filesystem';
@@ -111,6 +112,6 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
 }
 
 export function fsTypeOf(volume: Pick<VolumeRecord, 'id' | 'fsType'>): ImageFsType {
-  if (!volume.fsType) throw new Error(`image volume ${volume.id} has no filesystem type in its record`);
+  if (!volume.fsType) throw new InternalError(`image volume ${volume.id} has no filesystem type in its record`);
   return volume.fsType;
 }

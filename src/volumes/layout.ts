@@ -14,6 +14,8 @@ import path from 'node:path';
  *   records/group-snapshots/<id>.json  controller: one record per group snapshot
  *   quarantine/                     records that could not be read, moved aside for a human
  *   space-reserve.<mode>            room kept so that deletes work on a full disk
+ *   trash/                          snapshot data being removed in the background
+ *   controller.lock, node.lock      one process per role (src/os/state-lock.ts)
  */
 export class StateLayout {
   constructor(readonly root: string) {}
@@ -65,6 +67,11 @@ export class StateLayout {
 
   get quarantineDir(): string {
     return path.join(this.root, 'quarantine');
+  }
+
+  /** Data set aside for removal in the background (src/os/trash.ts). */
+  get trashDir(): string {
+    return path.join(this.root, 'trash');
   }
 }
 

@@ -4,12 +4,22 @@
  * between choosing and taking one), so concurrent creates never share one; the volume record keeps its ID, and
  * `adopt` takes back the IDs of records loaded at start-up.
  */
+import { ResourceExhaustedError } from '../errors';
+
 export const PROJECT_ID_BASE = 1_000_000;
 const PROJECT_ID_MAX = 0xffffffff;
 
 export class ProjectIdAllocator {
   private readonly taken = new Set<number>();
-  private next = PROJECT_ID_BASE;
+  private next: number;
+
+  /** `base`..`max` is the range handed out; tests narrow it to reach exhaustion. */
+  constructor(
+    private readonly base = PROJECT_ID_BASE,
+    private readonly max = PROJECT_ID_MAX,
+  ) {
+    this.next = base;
+  }
 
   adopt(ids: Iterable<number | null | undefined>): void {
     for (const id of ids) if (typeof id === 'number') this.taken.add(id);
@@ -17,15 +27,16 @@ export class ProjectIdAllocator {
 
   /** The next free ID after the last one handed out (wrapping once), so a just-released ID is not reused at once. */
   take(): number {
-    for (let tried = 0; tried <= PROJECT_ID_MAX - PROJECT_ID_BASE; tried++) {
+    for (let tried = 0; tried <= this.max - this.base; tried++) {
       const id = this.next;
-      this.next = id >= PROJECT_ID_MAX ? PROJECT_ID_BASE : id + 1;
+      this.next = id >= this.max ? this.base : id + 1;
       if (!this.taken.has(id)) {
         this.taken.add(id);
         return id;
       }
     }
-    throw new Error('every project ID is in use');
+    // CSI spec, CreateVolume: RESOURCE_EXHAUSTED when the plugin cannot provision for lack of a resource.
+    throw new ResourceExhaustedError(`every project ID from ${this.base} to ${this.max} is in use by a quota volume: delete one first`);
   }
 
   release(id: number | null | undefined): void {

@@ -1,3 +1,4 @@
+import { InternalError, ResourceExhaustedError } from '../errors';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import type { TreeCopier } from '../os/copy';
 import type { StatFs } from '../os/fs-stats';
@@ -105,12 +106,12 @@ export class QuotaBackend implements VolumeBackend {
   }
 
   private mountPoint(): string {
-    if (!this.support.supported) throw new Error(this.unsupportedReason()!);
+    if (!this.support.supported) throw new ResourceExhaustedError(this.unsupportedReason()!);
     return this.support.mountPoint;
   }
 }
 
 function projectIdOf(volume: VolumeRecord): number {
-  if (!volume.projectId) throw new Error(`quota volume ${volume.id} has no project ID in its record`);
+  if (!volume.projectId) throw new InternalError(`quota volume ${volume.id} has no project ID in its record`);
   return volume.projectId;
 }

@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { DataScratch } from '../helpers/data';
@@ -34,6 +34,8 @@ const fig = {
   rounds: 0,
   kills: 0,
   killsDuringStartup: 0,
+  killsMainOnly: 0,
+  orphanedChildren: 0,
   reboots: 0,
   intents: 0,
   intentsByRpc: {} as Record<string, number>,
@@ -96,6 +98,26 @@ async function checkAll(world: World, layout: Layout, session: DriverSession, wh
   absorb(r, where);
 }
 
+/** Whether a live (not zombie) process is still in process group `pgid`: /proc/<pid>/stat field 5 is the group. */
+async function groupAlive(pgid: number): Promise<boolean> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] !== 'Z' && fields[2] === String(pgid)) return true;
+  }
+  return false;
+}
+
+/** Children of a main process killed alone must die with it (the kernel's parent-death signal): none may linger. */
+async function checkNoOrphans(pgid: number, where: string): Promise<void> {
+  for (let waited = 0; waited < 2_000 && (await groupAlive(pgid)); waited += 50) await sleep(50);
+  if (!(await groupAlive(pgid))) return;
+  fig.orphanedChildren++;
+  process.kill(-pgid, 'SIGKILL');
+  fail(where, `children of the SIGKILLed driver (process group ${pgid}) outlived it`);
+}
+
 /** One round: writes, a batch of concurrent intents, maybe a SIGKILL mid-batch, restart, retries, invariants. */
 async function round(n: number, world: World, session: DriverSession, rng: Rng, layout: Layout): Promise<void> {
   const where = `round ${n}`;
@@ -106,11 +128,15 @@ async function round(n: number, world: World, session: DriverSession, rng: Rng, 
   const kill = rng.chance(0.8);
   // Most calls finish within 10-150 ms here: kills land before, during and after them.
   const killAfterMs = rng.between(0, 200);
+  // Half the kills hit the main process alone, leaving its children (cp, mkfs, e2fsck) to the kernel.
+  const mainOnly = kill && rng.chance(0.5);
   const answers = intents.map((i) => session.call(i));
+  let orphanGroup: number | null = null;
   if (kill) {
     await sleep(killAfterMs);
-    await session.crash();
+    orphanGroup = await session.crash(mainOnly);
     fig.kills++;
+    if (mainOnly) fig.killsMainOnly++;
   }
   const first = await Promise.all(answers);
   const pending: I.Intent[] = [];
@@ -129,6 +155,7 @@ async function round(n: number, world: World, session: DriverSession, rng: Rng, 
     const crashStartup = rng.chance(0.15);
     if (crashStartup) fig.killsDuringStartup++;
     await session.start(crashStartup ? rng.between(0, 400) : null);
+    if (mainOnly && orphanGroup !== null) await checkNoOrphans(orphanGroup, where);
   }
   for (const [intent, a] of await session.settle(pending, fig.retry)) conclude(intent, a, where);
   // A CO that lost an answer (a timeout just as the driver replied) sends the same request again.

@@ -68,14 +68,20 @@ export class DriverSession {
     this.clients = connectCsi(driver.socketPath);
   }
 
-  async crash(): Promise<void> {
+  /**
+   * SIGKILL of the driver's whole process group, or (mainOnly) of its main process alone; then the process group
+   * the children were in is returned, so the caller can check none of them outlived the driver.
+   */
+  async crash(mainOnly = false): Promise<number | null> {
     const driver = this.driver;
-    if (!driver) return;
+    if (!driver) return null;
     this.clients?.close();
     this.clients = null;
     this.driver = null;
-    await driver.kill();
+    if (mainOnly) await driver.killMainOnly();
+    else await driver.kill();
     await this.collect(driver);
+    return driver.proc.pid ?? null;
   }
 
   async stop(): Promise<void> {

@@ -120,6 +120,16 @@ export class DriverProcess {
     }
   }
 
+  /**
+   * SIGKILL of the main process alone, even with ownProcessGroup: its children are left to themselves, as when only
+   * the main process dies (an OOM kill, `kill -9 <pid>`). Their process group is still `proc.pid`.
+   */
+  async killMainOnly(): Promise<Exit> {
+    this.closeClients();
+    if (!this.exit) this.proc.kill('SIGKILL');
+    return this.exited;
+  }
+
   /** SIGKILL and wait for exit: a crash, nothing cleaned up (with ownProcessGroup, its children die with it). */
   async kill(): Promise<Exit> {
     this.closeClients();

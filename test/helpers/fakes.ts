@@ -48,6 +48,7 @@ import { expandVolume } from '../../src/volumes/lifecycle';
 import { QuotaBackend } from '../../src/volumes/quota-backend';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
+import { Trash } from '../../src/os/trash';
 import { parseNodeVolumeRecord, type VolumeKind } from '../../src/volumes/model';
 import { reconcileController } from '../../src/volumes/reconcile';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';
@@ -281,6 +282,7 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     statFs: statFs.statFs,
     now: () => new Date('2025-01-01T00:00:00.000Z'),
     newId: sequentialIds(),
+    trash: new Trash(layout.trashDir, log),
   };
   const nodeDeps: NodeDeps = {
     config,

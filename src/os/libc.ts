@@ -1,0 +1,40 @@
+import type Koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
+
+/**
+ * The few libc calls Node has no API for, through the koffi FFI library: mount(2)/umount2(2) for bind mounts
+ * (src/os/mount-syscalls.ts) and flock(2) for the state directory's role locks (src/os/state-lock.ts). Loaded on
+ * first use, not at start-up.
+ */
+export interface AsyncFn {
+  async(...args: unknown[]): void;
+}
+
+export interface Libc {
+  koffi: typeof Koffi;
+  mount: AsyncFn;
+  umount2: AsyncFn;
+  flock: (fd: number, operation: number) => number;
+}
+
+let libc: Libc | null = null;
+
+export function loadLibc(): Libc {
+  if (libc === null) {
+    const koffi = require('koffi') as typeof Koffi;
+    const lib = koffi.load('libc.so.6');
+    libc = {
+      koffi,
+      mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as unknown as AsyncFn,
+      umount2: lib.func('int umount2(const char *target, int flags)') as unknown as AsyncFn,
+      flock: lib.func('int flock(int fd, int operation)') as unknown as (fd: number, operation: number) => number,
+    };
+  }
+  return libc;
+}
+
+/** The name of an errno value (EINVAL, ...), as Node's own errors carry it. */
+export function errnoName(n: number): string {
+  const entry = Object.entries(osConstants.errno).find(([, v]) => v === n);
+  return entry ? entry[0] : `errno ${n}`;
+}
