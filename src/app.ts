@@ -7,7 +7,8 @@ import { reattachStagedLoops } from './node/block';
 import { remountStagedImages } from './node/image';
 import type { NodeDeps } from './node/node-deps';
 import { systemDeviceOf } from './os/device';
-import { runCommand } from './os/exec';
+import { commandRunner } from './os/exec';
+import { childMarkValue, CHILD_MARK, killLeftoverChildren, type Role } from './os/leftover-children';
 import { systemStatFs } from './os/fs-stats';
 import { CpTreeCopier } from './os/copy';
 import { SystemLoopDevices } from './os/loop';
@@ -59,6 +60,8 @@ export class App {
     this.reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
     const reserve = this.reserve;
     const locks = new KeyedLocks();
+    // Every child carries the driver's mark, so the next start-up can find any that escaped the parent-death signal.
+    const runCommand = commandRunner({ [CHILD_MARK]: childMarkValue({ stateDir: config.stateDir, roles: this.roles(), pid: process.pid }) });
     const copier = new CpTreeCopier(runCommand);
     const loops = new SystemLoopDevices(runCommand);
     const mounter = new SystemMounter(runCommand);
@@ -113,6 +116,8 @@ export class App {
     // mkdir leaves an existing directory's mode alone, and kubelet creates hostPath directories 0755.
     await chmod(this.config.stateDir, 0o700);
     this.lockRoles();
+    // Before anything touches the state: a leftover cp, mkfs or e2fsck of the dead driver must not race reconciliation.
+    await killLeftoverChildren(this.config.stateDir, this.roles(), this.log);
     await this.server.listen();
     this.log.info({ endpoint: this.config.endpoint, mode: this.config.mode, nodeId: this.config.nodeId, version: this.config.version }, 'listening');
     this.state = 'reconciling';
@@ -147,8 +152,12 @@ export class App {
    * Taken before the socket is bound, so a refused second process touches nothing, not even the first one's socket.
    */
   private lockRoles(): void {
-    if (this.controller) this.roleLocks.push(lockRole(this.config.stateDir, 'controller'));
-    if (this.node) this.roleLocks.push(lockRole(this.config.stateDir, 'node'));
+    for (const role of this.roles()) this.roleLocks.push(lockRole(this.config.stateDir, role));
+  }
+
+  /** The roles this process serves, so the state-directory locks it takes (--mode all: both). */
+  private roles(): Role[] {
+    return [...(this.config.mode !== 'node' ? ['controller' as const] : []), ...(this.config.mode !== 'controller' ? ['node' as const] : [])];
   }
 
   private async logCopyOnWrite(): Promise<void> {

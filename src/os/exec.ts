@@ -40,18 +40,26 @@ export function diesWithDriver(file: string, args: readonly string[]): [string, 
   return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, [...args]];
 }
 
-/** Runs a program with an argv array (never a shell), a timeout and an optional AbortSignal; resolves to stdout. */
-export const runCommand: CommandRunner = (file, args, options = {}) =>
-  new Promise((resolve, reject) => {
-    const [program, argv] = diesWithDriver(file, args);
-    execFile(
-      program,
-      argv,
-      { timeout: options.timeoutMs ?? 60_000, signal: options.signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
-      (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const status = typeof err.code === 'number' ? err.code : null;
-        reject(new CommandError([file, ...args].join(' '), status, stderr || err.message));
-      },
-    );
-  });
+/**
+ * A runner whose children also get `env` (the driver's mark, src/os/leftover-children.ts). Runs a program with an
+ * argv array (never a shell), a timeout and an optional AbortSignal; resolves to stdout.
+ */
+export function commandRunner(env: Readonly<Record<string, string>> = {}): CommandRunner {
+  return (file, args, options = {}) =>
+    new Promise((resolve, reject) => {
+      const [program, argv] = diesWithDriver(file, args);
+      execFile(
+        program,
+        argv,
+        { timeout: options.timeoutMs ?? 60_000, signal: options.signal, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env, LC_ALL: 'C' } },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const status = typeof err.code === 'number' ? err.code : null;
+          reject(new CommandError([file, ...args].join(' '), status, stderr || err.message));
+        },
+      );
+    });
+}
+
+/** A runner without the driver's mark (tests, tools). */
+export const runCommand: CommandRunner = commandRunner();
