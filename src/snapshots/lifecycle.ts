@@ -73,7 +73,8 @@ export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, o
     log.info({ snapshotId: record.id, sourceVolumeId: source.id, ms: Date.now() - started }, 'snapshot created');
     return ready;
   } catch (err) {
-    await deps.trash.setAside(dir).catch(() => undefined);
+    // The copy's own error is what the caller must see; a failed rename only leaves a directory start-up logs.
+    await deps.trash.setAside(dir).catch((e: unknown) => log.error({ err: e, snapshotId: record.id, dir }, 'could not set aside the data of a failed snapshot'));
     await deps.snapshots.delete(record).catch((e: unknown) => log.error({ err: e, snapshotId: record.id }, 'rollback of failed snapshot left a record behind'));
     throw err;
   }
