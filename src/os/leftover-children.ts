@@ -40,17 +40,18 @@ function parseMark(environ: string): ChildMark | null {
 
 /** Live processes whose mark names `stateDir`, a role we hold, and a driver other than this process. */
 async function findLeftovers(stateDir: string, roles: readonly Role[]): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  const pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => pid !== process.pid);
+  // Read at once, not one after another: this runs on the way to the first ready Probe.
+  const marks = await Promise.all(
     // A process may exit between readdir and here, and a kernel thread has an empty environ: both are skipped.
-    const environ = await readFile(`/proc/${name}/environ`, 'utf8').catch(() => '');
-    const mark = parseMark(environ);
-    if (!mark || mark.stateDir !== stateDir || mark.pid === process.pid) continue;
+    pids.map(async (pid) => parseMark(await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => ''))),
+  );
+  return pids.filter((_, i) => {
+    const mark = marks[i];
+    if (!mark || mark.stateDir !== stateDir || mark.pid === process.pid) return false;
     // We hold the lock of a role its driver held, so that driver is dead: the process is a leftover.
-    if (mark.roles.some((r) => roles.includes(r))) found.push(Number(name));
-  }
-  return found;
+    return mark.roles.some((r) => roles.includes(r));
+  });
 }
 
 /** Whether `pid` is a live process: gone or a zombie (dead, waiting for its new parent to reap it) is not. */
