@@ -24,6 +24,12 @@ const ms = (x) => `${n(Math.round(x * 10) / 10)} ms`;
 const table = (rows, head = ['figure', 'value']) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(n).join(' | ')} |`)].join('\n');
 const byKey = (o) => Object.entries(o).sort((a, b) => b[1] - a[1]);
 
+/** "cp × 3, mkfs.ext4 × 1" from { cp: 3, 'mkfs.ext4': 1 }; "none" when empty or absent (an older run). */
+function byProgram(counts) {
+  const entries = Object.entries(counts ?? {}).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} × ${n}`).join(', ');
+}
+
 function crashSection(c) {
   const codes = Object.entries(c.retry.retryCodes).map(([k, v]) => `${v} × ${CODE_NAMES[k] ?? `code ${k}`}`).join(', ') || 'none';
   return [
@@ -34,6 +40,9 @@ function crashSection(c) {
       ['SIGKILLs injected (driver and its children)', c.kills],
       ['… of them of the main process alone, its children left running', c.killsMainOnly ?? 0],
       ['children that outlived a SIGKILLed main process (must be 0)', c.orphanedChildren ?? 0],
+      ['… children running just before those kills, by program', byProgram(c.childrenAtMainOnlyKill)],
+      ['restarts at once after a SIGKILL of the main process alone', c.restartsAfterMainOnlyKill ?? 0],
+      ['**start-up failures** (after any kill; must be 0)', `**${c.startupFailures ?? 0}**`],
       ['further SIGKILLs of a restarting driver, mid-reconciliation', c.killsDuringStartup],
       ['simulated reboots (mounts and loop devices gone)', c.reboots],
       ['intents sent (each retried until a final answer)', c.intents],
@@ -161,6 +170,7 @@ function render() {
     ['inputs fuzzed', fuzz?.cases ?? 0],
     ['invariant checks', crash?.invariantChecks ?? 0],
     ['**data lost**', `**${lost}**`],
+    ...(crash ? [['**start-up failures after SIGKILLs** (the main process alone included)', `**${crash.startupFailures ?? 0}**`]] : []),
     ...(state
       ? [
           ['**wrong codes on a full disk**', `**${state.fullDisk.wrongCodes.length + state.fullDisk.freeingFailures.length}**`],

@@ -35,6 +35,9 @@ const fig = {
   kills: 0,
   killsDuringStartup: 0,
   killsMainOnly: 0,
+  restartsAfterMainOnlyKill: 0,
+  childrenAtMainOnlyKill: {} as Record<string, number>,
+  startupFailures: 0,
   orphanedChildren: 0,
   reboots: 0,
   intents: 0,
@@ -98,15 +101,28 @@ async function checkAll(world: World, layout: Layout, session: DriverSession, wh
   absorb(r, where);
 }
 
-/** Whether a live (not zombie) process is still in process group `pgid`: /proc/<pid>/stat field 5 is the group. */
-async function groupAlive(pgid: number): Promise<boolean> {
+/** Live (not zombie) processes of process group `pgid`, by command name: /proc/<pid>/stat field 5 is the group. */
+async function groupMembers(pgid: number): Promise<{ pid: number; comm: string }[]> {
+  const out: { pid: number; comm: string }[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] !== 'Z' && fields[2] === String(pgid)) return true;
+    if (fields[0] !== 'Z' && fields[2] === String(pgid)) out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
   }
-  return false;
+  return out;
+}
+
+async function groupAlive(pgid: number): Promise<boolean> {
+  return (await groupMembers(pgid)).length > 0;
+}
+
+/** Counts the children (cp, mkfs, e2fsck, ...) running just before a kill of the main process alone, by program. */
+async function countChildren(mainPid: number | undefined): Promise<void> {
+  if (mainPid === undefined) return;
+  for (const { pid, comm } of await groupMembers(mainPid)) {
+    if (pid !== mainPid) fig.childrenAtMainOnlyKill[comm] = (fig.childrenAtMainOnlyKill[comm] ?? 0) + 1;
+  }
 }
 
 /** Children of a main process killed alone must die with it (the kernel's parent-death signal): none may linger. */
@@ -134,6 +150,7 @@ async function round(n: number, world: World, session: DriverSession, rng: Rng, 
   let orphanGroup: number | null = null;
   if (kill) {
     await sleep(killAfterMs);
+    if (mainOnly) await countChildren(session.driver?.proc.pid);
     orphanGroup = await session.crash(mainOnly);
     fig.kills++;
     if (mainOnly) fig.killsMainOnly++;
@@ -154,7 +171,13 @@ async function round(n: number, world: World, session: DriverSession, rng: Rng, 
     fig.unansweredAtKill += pending.length;
     const crashStartup = rng.chance(0.15);
     if (crashStartup) fig.killsDuringStartup++;
-    await session.start(crashStartup ? rng.between(0, 400) : null);
+    // Restarted at once: after a kill of the main process alone its children may still be running (cp, mkfs,
+    // e2fsck). Start-up must never fail because of them or of what they left half-made.
+    if (mainOnly) fig.restartsAfterMainOnlyKill++;
+    await session.start(crashStartup ? rng.between(0, 400) : null).catch((err: unknown) => {
+      fig.startupFailures++;
+      fail(where, `start-up failed after a SIGKILL${mainOnly ? ' of the main process alone' : ''}: ${(err as Error).message}`);
+    });
     if (mainOnly && orphanGroup !== null) await checkNoOrphans(orphanGroup, where);
   }
   for (const [intent, a] of await session.settle(pending, fig.retry)) conclude(intent, a, where);
