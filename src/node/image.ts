@@ -117,7 +117,11 @@ export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<
   let remounted = 0;
   for (const record of [...deps.nodeRecords.values()]) {
     if (!record.loopDevice || record.stagingPath === null) continue;
-    const vol = await loadVolume(deps, record.id).catch(() => null);
+    const vol = await loadVolume(deps, record.id).catch((err: unknown) => {
+      // Not a reason to fail start-up (the other volumes must be served), but never silent: NodeStage says why later.
+      log.warn({ err, volumeId: record.id }, 'staged volume not remounted: its record cannot be loaded');
+      return null;
+    });
     if (vol?.kind !== 'image') continue;
     try {
       if ((await mountStateAt(deps, record.stagingPath, vol.id)) !== 'none') continue;

@@ -61,8 +61,10 @@ export async function createGroupSnapshot(deps: ControllerDeps, cmd: CreateGroup
       log.info({ groupSnapshotId: group.id, members: members.length }, 'group snapshot created');
       return { group: ready, members };
     } catch (err) {
-      for (const m of members) await finishSnapshotDelete(deps, m, log).catch(() => undefined);
-      await deps.snapshots.deleteGroup(group).catch(() => undefined);
+      // The failure the caller must see is `err`; a rollback step that fails too is logged (start-up finishes it).
+      const rollbackFailed = (what: string) => (e: unknown) => log.error({ err: e, groupSnapshotId: group.id, what }, 'rollback of a failed group snapshot failed');
+      for (const m of members) await finishSnapshotDelete(deps, m, log).catch(rollbackFailed(`member ${m.id}`));
+      await deps.snapshots.deleteGroup(group).catch(rollbackFailed('group record'));
       throw err;
     }
   });
