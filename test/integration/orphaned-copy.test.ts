@@ -92,4 +92,30 @@ describe('SIGKILL of the main process alone during a snapshot copy', () => {
     expect(await readFile(path.join(data, 'files', 'f7'))).toEqual(Buffer.alloc(FILE_BYTES, 7));
     expect((await driver.stop()).code).toBe(0);
   }, 60_000);
+
+  it('8 times in a row: SIGKILL of the main process mid-copy, restart at once, never a start-up failure', async () => {
+    const tries = 8;
+    let startupFailures = 0;
+    driver = await scratch.start({ root, stateDir });
+    const volumeId = path.basename(data);
+    for (let i = 0; i < tries; i++) {
+      const c = driver.clients.controller;
+      void call(c.CreateSnapshot.bind(c), { name: `snap-try-${i}`, source_volume_id: volumeId, parameters: {} }).catch(() => undefined);
+      await until('the copy runs', async () => (await copiesUnder(stateDir)).length > 0);
+      await driver.killMainOnly();
+      // At once: the copy may still be running (its parent-death signal is being delivered) as the new driver starts.
+      driver = await scratch.start({ root, stateDir }).catch((err: unknown) => {
+        startupFailures++;
+        throw err;
+      });
+      expect(await ready(driver.clients)).toBe(true);
+    }
+    expect(startupFailures).toBe(0);
+    await until('no copy is left', async () => (await copiesUnder(stateDir)).length === 0, 3_000);
+    await until('every half-made snapshot is gone', async () => (await readdir(path.join(stateDir, 'snapshots'))).length === 0);
+    await until('nothing is left set aside', async () => (await readdir(path.join(stateDir, 'trash')).catch(() => [])).length === 0);
+    expect(await readdir(path.join(data, 'files'))).toHaveLength(FILES);
+    expect(await readFile(path.join(data, 'files', `f${FILES - 1}`))).toEqual(Buffer.alloc(FILE_BYTES, (FILES - 1) % 251));
+    expect((await driver.stop()).code).toBe(0);
+  }, 120_000);
 });
