@@ -117,6 +117,19 @@ async function groupAlive(pgid: number): Promise<boolean> {
   return (await groupMembers(pgid)).length > 0;
 }
 
+/**
+ * A kill of the main process alone is aimed at a moment its children run: it waits (up to `maxMs`) until the driver
+ * has a child. Random timing alone rarely lands while a short mkfs or e2fsck runs.
+ */
+async function untilChildRuns(mainPid: number | undefined, maxMs: number): Promise<void> {
+  if (mainPid === undefined) return;
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    if ((await groupMembers(mainPid)).some((m) => m.pid !== mainPid)) return;
+    await sleep(5);
+  }
+}
+
 /** Counts the children (cp, mkfs, e2fsck, ...) running just before a kill of the main process alone, by program. */
 async function countChildren(mainPid: number | undefined): Promise<void> {
   if (mainPid === undefined) return;
@@ -150,6 +163,7 @@ async function round(n: number, world: World, session: DriverSession, rng: Rng, 
   let orphanGroup: number | null = null;
   if (kill) {
     await sleep(killAfterMs);
+    if (mainOnly) await untilChildRuns(session.driver?.proc.pid, 250);
     if (mainOnly) await countChildren(session.driver?.proc.pid);
     orphanGroup = await session.crash(mainOnly);
     fig.kills++;
