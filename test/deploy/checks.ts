@@ -92,6 +92,22 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
     const driver = () => container(pod, 'hostpath-csi');
     const ns = () => w.metadata.namespace ?? '';
 
+    it('runs the node plugin at system-node-critical priority', () => {
+      expect(pod['priorityClassName']).toBe('system-node-critical');
+    });
+
+    it('gives the driver a startup probe on the liveness endpoint that allows 10 minutes of start-up reconcile', () => {
+      const probe = driver().startupProbe;
+      expect(probe?.httpGet).toEqual({ path: '/healthz', port: 'healthz' });
+      expect((probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(600);
+    });
+
+    it('requests at least the memory the driver was measured to idle at (81 MiB on Node 24), with no CPU limit', () => {
+      const requests = driver().resources?.requests ?? {};
+      expect(Number(/^(\d+)Mi$/.exec(requests['memory'] ?? '')?.[1] ?? 0)).toBeGreaterThanOrEqual(81);
+      expect(driver().resources?.limits?.['cpu']).toBeUndefined();
+    });
+
     it('pins every container image to a tag other than latest, or a digest', () => {
       for (const c of pod.containers) expect(isPinned(c.image), `${c.name}: ${c.image}`).toBe(true);
     });

@@ -232,8 +232,10 @@ EOF
       >"$work/check"
   }
   chmod +x "$work/mkdir" "$work/rmdir" "$work/check"
+  # Target and staging paths must lie under the driver's --allowed-path-root (/var/lib/kubelet) and on a mount the
+  # driver container shares with the node: /tmp paths were refused with INVALID_ARGUMENT on first use.
   .tools/bin/csi-sanity --csi.endpoint dns:///127.0.0.1:10000 \
-    --csi.mountdir /tmp/csi-sanity-target --csi.stagingdir /tmp/csi-sanity-staging \
+    --csi.mountdir /var/lib/kubelet/plugins/csi-sanity-target --csi.stagingdir /var/lib/kubelet/plugins/csi-sanity-staging \
     --csi.createmountpathcmd "$work/mkdir" --csi.createstagingpathcmd "$work/mkdir" \
     --csi.removemountpathcmd "$work/rmdir" --csi.removestagingpathcmd "$work/rmdir" \
     --csi.checkpathcmd "$work/check" \

@@ -14,27 +14,19 @@ import { ProjectIdAllocator } from '../../src/volumes/project-ids';
 import { reservedBytes } from '../../src/volumes/reservations';
 import { createVolumeRequest, invoke, MiB, range, startDriver, type TestDriver } from '../helpers/fakes';
 
-/** Paths whose reads fail with EIO, as a failing disk makes them: at open(2) or at read(2), whichever the code uses. */
+/** Paths whose reads fail with EIO, as a failing disk makes them. */
 const failingReads = new Set<string>();
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
-  const eio = (file: unknown): Error => Object.assign(new Error(`EIO: i/o error, read '${String(file)}'`), { code: 'EIO', errno: -5 });
+  const eio = (file: unknown): Error => Object.assign(new Error(`EIO: i/o error, open '${String(file)}'`), { code: 'EIO', errno: -5 });
   const readFile = (async (...args: Parameters<typeof real.readFile>) => {
     if (failingReads.has(String(args[0]))) throw eio(args[0]);
     return real.readFile(...args);
   }) as typeof real.readFile;
-  // Record files are read through a file handle (src/state/entries.ts opens them O_NONBLOCK|O_NOFOLLOW first).
   const open = (async (...args: Parameters<typeof real.open>) => {
-    const handle = await real.open(...args);
-    if (!failingReads.has(String(args[0]))) return handle;
-    return new Proxy(handle, {
-      get: (target, key) => {
-        if (key === 'readFile' || key === 'read') return async () => Promise.reject(eio(args[0]));
-        const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    if (failingReads.has(String(args[0]))) throw eio(args[0]);
+    return real.open(...args);
   }) as typeof real.open;
   return { ...real, readFile, open, default: { ...real, readFile, open } };
 });

@@ -91,6 +91,15 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - name: healthz
       containerPort: 9898
       protocol: TCP
+  # Start-up reconciles every volume before Probe answers ready (an image volume is checked and mounted
+  # again, a snapshot rolled back): up to 10 minutes on a node with many, before the liveness probe counts.
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: healthz
+    periodSeconds: 5
+    timeoutSeconds: {{ .Values.startupProbe.timeoutSeconds }}
+    failureThreshold: {{ .Values.startupProbe.failureThreshold }}
   # Served by the liveness-probe sidecar, which calls the driver's Probe.
   livenessProbe:
     httpGet:
