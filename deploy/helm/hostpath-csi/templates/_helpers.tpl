@@ -21,6 +21,9 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- if not (hasPrefix "/" .Values.dataDir) -}}
 {{- fail "dataDir must be an absolute path" -}}
 {{- end -}}
+{{- if and .Values.pinToNode (ne .Values.form "single-node") -}}
+{{- fail "pinToNode applies to the single-node form only (the distributed form runs on every node)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* "true" when the driver serves ControllerPublish: asked for, and the single-node form (no per-node attacher). */}}
@@ -41,11 +44,20 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher.image (list "--extra")) */}}
+{{/* A sidecar container's resources, indented for a container. Usage: include "hostpath-csi.resources" .Values.sidecars.attacher.resources */}}
+{{- define "hostpath-csi.resources" -}}
+{{- with . }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra")) */}}
 {{- define "hostpath-csi.sidecar" -}}
 {{- $ := index . 0 -}}
+{{- $sidecar := index . 2 }}
 - name: {{ index . 1 }}
-  image: {{ index . 2 }}
+  image: {{ $sidecar.image }}
   imagePullPolicy: {{ $.Values.sidecars.pullPolicy }}
   args:
     - --csi-address=/csi/csi.sock
@@ -53,6 +65,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - {{ . }}
     {{- end }}
     - --v={{ $.Values.sidecarLogVerbosity }}
+  {{- include "hostpath-csi.resources" $sidecar.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -70,12 +83,29 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - --driver-name={{ .Values.driverName }}
     - --state-dir={{ .Values.dataDir }}
     - --mode=all
-    - --enable-attach={{ include "hostpath-csi.attach" . | eq "true" }}
     {{- if eq .Values.form "distributed" }}
     # Expansion is node-driven here: the leader-elected csi-resizer only marks the PV; kubelet calls NodeExpandVolume.
     - --controller-expansion=false
     {{- end }}
     - --log-level={{ .Values.logLevel }}
+    {{- with .Values.driver.logFormat }}
+    - --log-format={{ . }}
+    {{- end }}
+    {{- with .Values.driver.maxVolumeSize }}
+    - --max-volume-size={{ . }}
+    {{- end }}
+    {{- with .Values.driver.defaultVolumeSize }}
+    - --default-volume-size={{ . }}
+    {{- end }}
+    {{- with .Values.driver.maxVolumesPerNode }}
+    - --max-volumes-per-node={{ . }}
+    {{- end }}
+    {{- with .Values.driver.mutableParameters }}
+    - --mutable-parameters={{ join "," . }}
+    {{- end }}
+    {{- with .Values.driver.socketMode }}
+    - --socket-mode={{ . }}
+    {{- end }}
   env:
     - name: NODE_NAME
       valueFrom:
@@ -84,6 +114,9 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     # Target and staging paths outside kubelet's directory are refused.
     - name: HOSTPATH_CSI_ALLOWED_PATH_ROOT
       value: {{ $kubelet }}
+    # ControllerPublish/Unpublish (--enable-attach).
+    - name: HOSTPATH_CSI_ENABLE_ATTACH
+      value: {{ include "hostpath-csi.attach" . | eq "true" | quote }}
   securityContext:
     # Bind mounts into kubelet's directories and loop devices need a privileged container.
     privileged: true
@@ -91,6 +124,14 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - name: healthz
       containerPort: 9898
       protocol: TCP
+  # Start-up reconciles every volume before the socket answers: up to startupSeconds before liveness takes over.
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: healthz
+    periodSeconds: 5
+    timeoutSeconds: 3
+    failureThreshold: {{ div .Values.driver.startupSeconds 5 }}
   # Served by the liveness-probe sidecar, which calls the driver's Probe.
   livenessProbe:
     httpGet:
@@ -100,10 +141,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     periodSeconds: 5
     timeoutSeconds: 3
     failureThreshold: 5
-  {{- with .Values.resources }}
-  resources:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+  {{- include "hostpath-csi.resources" .Values.driver.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -129,6 +167,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - --kubelet-registration-path={{ include "hostpath-csi.socketDir" . }}/csi.sock
     - --http-endpoint=:9809
     - --v={{ .Values.sidecarLogVerbosity }}
+  {{- include "hostpath-csi.resources" .Values.sidecars.nodeDriverRegistrar.resources | nindent 2 }}
   ports:
     - name: registrar-hz
       containerPort: 9809
@@ -150,6 +189,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
   args:
     - --csi-address=/csi/csi.sock
     - --health-port=9898
+  {{- include "hostpath-csi.resources" .Values.sidecars.livenessProbe.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -182,4 +222,37 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
   hostPath:
     path: /dev
     type: Directory
+{{- end -}}
+
+
+{{/* Pod metadata and scheduling both forms share. Usage: include "hostpath-csi.podScheduling" . (inside the pod spec) */}}
+{{- define "hostpath-csi.podScheduling" -}}
+serviceAccountName: hostpath-csi
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $selector := deepCopy .Values.nodeSelector }}
+{{- with .Values.pinToNode }}
+{{- $_ := set $selector "kubernetes.io/hostname" . }}
+{{- end }}
+{{- with $selector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod annotations from values. Usage: include "hostpath-csi.podAnnotations" . (in the pod template metadata) */}}
+{{- define "hostpath-csi.podAnnotations" -}}
+{{- with .Values.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expectSameSubstance } from './same-substance';
+import { container, haveTools, helm, helmTemplate, CHART, kustomize, NEEDS_TOOLS, ROOT, workload } from './manifests';
+import { driverConfig } from './norms';
+
+/** Options users set on top of the shipped forms: node pinning, image overrides, driver flags, pod metadata. */
+const skip = !haveTools;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+describe('kustomize patches', () => {
+  it('never address a list entry by position (args/5-style): a reordering would silently patch the wrong entry', () => {
+    for (const file of filesUnder(path.join(ROOT, 'deploy', 'kubernetes'))) {
+      expect(readFileSync(file, 'utf8'), path.relative(ROOT, file)).not.toMatch(/path: \S*\/\d+(\/|\s|$)/);
+    }
+  });
+});
+
+describe.skipIf(skip)(`deploy options${NEEDS_TOOLS}`, () => {
+  it('pins the single-node pod to one node: the documented kustomize patch and helm pinToNode render the same', () => {
+    const pinned = kustomize('test/deploy/fixtures/pin-node');
+    expect(workload(pinned).spec.template.spec['nodeSelector']).toEqual({ 'kubernetes.io/hostname': 'node-1' });
+    expectSameSubstance(helmTemplate({ pinToNode: 'node-1' }), pinned);
+  });
+
+  it('refuses pinToNode in the distributed form', () => {
+    const { status, output } = helm(['template', 'x', CHART, '--kube-version', '1.34.0', '--set', 'form=distributed', '--set', 'pinToNode=n']);
+    expect(status).not.toBe(0);
+    expect(output).toContain('pinToNode applies to the single-node form only');
+  });
+
+  it("overrides images through kustomize's images transformer, as docs/kubernetes.md shows", () => {
+    const pod = workload(kustomize('test/deploy/fixtures/images')).spec.template.spec;
+    expect(container(pod, 'hostpath-csi').image).toBe('registry.example.com/mirror/hostpath-csi:0.1.0-custom');
+    expect(container(pod, 'csi-provisioner').image).toBe('registry.example.com/mirror/csi-provisioner:v6.3.0');
+  });
+
+  it('passes every driver setting from values to the driver, as its own parser reads them', () => {
+    const pod = workload(
+      helmTemplate({
+        'driver.maxVolumeSize': '100Gi',
+        'driver.defaultVolumeSize': '2Gi',
+        'driver.maxVolumesPerNode': '40',
+        'driver.mutableParameters': '{tier,iops}',
+        'driver.logFormat': 'pretty',
+        'driver.socketMode': '0600',
+        logLevel: 'debug',
+      }),
+    ).spec.template.spec;
+    const config = driverConfig(container(pod, 'hostpath-csi'));
+    expect(config.maxVolumeSize).toBe(100n * 1024n ** 3n);
+    expect(config.defaultVolumeSize).toBe(2n * 1024n ** 3n);
+    expect(config.maxVolumesPerNode).toBe(40);
+    expect([...config.mutableParameters].sort()).toEqual(['iops', 'tier']);
+    expect(config.logFormat).toBe('pretty');
+    expect(config.socketMode).toBe(0o600);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('adds image pull secrets, pod labels and annotations, affinity and a node selector to the pods', () => {
+    for (const form of ['single-node', 'distributed']) {
+      const w = workload(
+        helmTemplate({
+          form,
+          'imagePullSecrets[0].name': 'regcred',
+          'podLabels.team': 'storage',
+          'podAnnotations.example\\.com/scrape': 'no',
+          'nodeSelector.disk': 'ssd',
+          'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key': 'disk',
+          'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator': 'Exists',
+        }),
+      );
+      const tmpl = w.spec.template as unknown as { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+      expect(tmpl.spec['imagePullSecrets'], form).toEqual([{ name: 'regcred' }]);
+      expect(tmpl.metadata.labels['team'], form).toBe('storage');
+      expect(tmpl.metadata.labels['app.kubernetes.io/component'], form).toBeDefined();
+      expect(tmpl.metadata.annotations, form).toEqual({ 'example.com/scrape': 'no' });
+      expect(tmpl.spec['nodeSelector'], form).toEqual({ disk: 'ssd' });
+      expect(tmpl.spec['affinity'], form).toEqual({
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'Exists' }] }] } },
+      });
+    }
+  });
+});
