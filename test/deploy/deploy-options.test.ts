@@ -89,3 +89,35 @@ describe.skipIf(skip)(`deploy options${NEEDS_TOOLS}`, () => {
     }
   });
 });
+
+describe.skipIf(skip)(`helm values.schema.json${NEEDS_TOOLS}`, () => {
+  const template = (...set: string[]) => helm(['template', 'x', CHART, '--kube-version', '1.34.0', ...set.flatMap((s) => ['--set', s])]);
+
+  it('refuses a value the chart does not know (a misspelt key is not silently ignored)', () => {
+    const { status, output } = template('driver.maxVolumeSzie=1Gi');
+    expect(status).not.toBe(0);
+    expect(output).toContain("additional properties 'maxVolumeSzie' not allowed");
+  });
+
+  it('refuses values of the wrong type or form', () => {
+    for (const [set, where] of [
+      ['driver.maxVolumesPerNode=-1', '/driver/maxVolumesPerNode'],
+      ['attach=maybe', '/attach'],
+      ['logLevel=loud', '/logLevel'],
+      ['dataDir=relative', '/dataDir'],
+      ['sidecars.provisioner.image=registry.k8s.io/sig-storage/csi-provisioner', '/sidecars/provisioner/image'],
+    ] as const) {
+      const { status, output } = template(set);
+      expect(status, set).not.toBe(0);
+      expect(output, set).toContain(`at '${where}'`);
+    }
+  });
+
+  it('types every value in values.yaml: the schema requires each top-level key', () => {
+    const schema = JSON.parse(readFileSync(path.join(CHART, 'values.schema.json'), 'utf8')) as { required: string[]; properties: Record<string, unknown> };
+    const keys = [...readFileSync(path.join(CHART, 'values.yaml'), 'utf8').matchAll(/^([a-zA-Z]\w*):/gm)].map((m) => m[1]!);
+    expect(Object.keys(schema.properties).sort()).toEqual([...keys].sort());
+    // tolerations is null by default, which helm drops before validating.
+    expect([...schema.required, 'tolerations'].sort()).toEqual([...keys].sort());
+  });
+});
