@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh checkout: install (locked npm dependencies, pinned Go tools, kustomize and helm,
 # the container image's Node major), check the generated code is current, type-check, unit + integration + deploy
-# tests (npm test), the unit + integration tests again on the image's Node major, the csi-sanity matrix, the fault
+# tests (npm test), the unit + integration tests again on the image's Node major, the container image built from the
+# Dockerfile and checked (scripts/build-image.sh), the csi-sanity matrix, the fault
 # harness at its CI budget (test/faults/run.sh: crash rounds, torn records, fuzzing, storms; seeds printed), a
 # smoke run of the bench, then the local-cluster e2e (a real kubelet, API server and the upstream sidecars driving
 # dist/: test/e2e/local-cluster).
@@ -29,6 +30,7 @@ phase "type-check" npm run --silent typecheck
 rm -rf .run/vitest.json .run/sanity .run/vitest-faults.json .run/faults .run/e2e-vitest.json
 phase "unit + integration (npm test)" npm test -- --reporter=default --reporter=json --outputFile.json=.run/vitest.json
 phase "unit + integration on Node $IMAGE_NODE_MAJOR" ".tools/node-$IMAGE_NODE_MAJOR/bin/node" node_modules/vitest/vitest.mjs run test/unit test/integration
+phase "container image (Dockerfile)" bash scripts/build-image.sh
 phase "csi-sanity matrix" bash test/sanity/run.sh
 phase "fault harness (CI budget)" bash test/faults/run.sh
 # Every bench scenario end to end at tiny sizes, so the bench cannot rot; it asserts answers, never timings.

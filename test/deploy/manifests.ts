@@ -51,6 +51,8 @@ export interface Container {
   volumeMounts?: VolumeMount[];
   securityContext?: { privileged?: boolean };
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  startupProbe?: { httpGet?: { path: string; port: string | number }; periodSeconds?: number; failureThreshold?: number };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   imagePullPolicy?: string;
 }
 export interface Volume {

@@ -19,11 +19,16 @@ const failingReads = new Set<string>();
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
+  const eio = (file: unknown): Error => Object.assign(new Error(`EIO: i/o error, open '${String(file)}'`), { code: 'EIO', errno: -5 });
   const readFile = (async (...args: Parameters<typeof real.readFile>) => {
-    if (failingReads.has(String(args[0]))) throw Object.assign(new Error(`EIO: i/o error, open '${String(args[0])}'`), { code: 'EIO', errno: -5 });
+    if (failingReads.has(String(args[0]))) throw eio(args[0]);
     return real.readFile(...args);
   }) as typeof real.readFile;
-  return { ...real, readFile, default: { ...real, readFile } };
+  const open = (async (...args: Parameters<typeof real.open>) => {
+    if (failingReads.has(String(args[0]))) throw eio(args[0]);
+    return real.open(...args);
+  }) as typeof real.open;
+  return { ...real, readFile, open, default: { ...real, readFile, open } };
 });
 
 let driver: TestDriver | null = null;

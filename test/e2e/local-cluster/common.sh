@@ -13,8 +13,14 @@ E2E_KUBELET_DIR="$E2E_ROOT/kubelet"
 E2E_STATE_DIR="$E2E_ROOT/driver-state"
 E2E_CONTAINERD_SOCK="$E2E_ROOT/containerd/containerd.sock"
 E2E_KUBECONFIG="$E2E_PKI/admin.kubeconfig"
-# Held for a whole run (run.sh): two runs on one machine would fight over ports, sysctls and iptables.
-E2E_LOCK=/run/lock/hostpath-csi-e2e.lock
+# Held for a whole run (run.sh): two runs on one machine would fight over ports, sysctls and iptables. The lock is
+# an flock on this directory itself, so the run creates no lock file it would have to remove (and could race on).
+E2E_LOCK=/run/lock
+# kubectl's discovery cache goes here, not to ~/.kube/cache (kubectl reads KUBECACHEDIR): teardown removes it.
+export KUBECACHEDIR="$E2E_ROOT/kube-cache"
+# Paths kubelet uses whatever its --root-dir: the device plugin socket and the flex volume plugin directory. Teardown
+# removes what of them the run created.
+E2E_HOST_PATHS=(/var/lib/kubelet/device-plugins /usr/libexec/kubernetes/kubelet-plugins)
 
 # Not the defaults, so a cluster or service someone else runs on this machine's default ports is not disturbed.
 E2E_ETCD_PORT=23790

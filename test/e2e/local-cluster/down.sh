@@ -120,6 +120,17 @@ remove_host_leftovers() {
   done
   [ -e "$saved/var-log-containers-existed" ] || rmdir /var/log/containers 2>/dev/null
   [ -e "$saved/run-containerd-existed" ] || { rmdir /run/containerd/s 2>/dev/null; rmdir /run/containerd 2>/dev/null; }
+  # What kubelet made outside its root dir (device-plugins/kubelet.sock, kubelet-plugins/volume/exec): only what
+  # did not exist before the run, and only sockets and empty directories in it.
+  local created
+  if [ -f "$saved/host-paths-created" ]; then
+    while read -r created; do
+      [ -n "$created" ] && [ -d "$created" ] || continue
+      find "$created" -type s -delete 2>/dev/null
+      find "$created" -depth -type d -empty -delete 2>/dev/null
+      [ -e "$created" ] && { echo "left on the host: $created (not empty)" >&2; failed=1; }
+    done < "$saved/host-paths-created"
+  fi
   return 0
 }
 

@@ -11,8 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cd "$E2E_REPO"
 [ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
 
-mkdir -p "$(dirname "$E2E_LOCK")"
-exec 9>"$E2E_LOCK"
+mkdir -p "$E2E_LOCK"
+exec 9<"$E2E_LOCK"
 if ! flock -n 9; then
   echo "another local-cluster e2e run holds $E2E_LOCK: waiting for it"
   flock -w 1800 9 || { echo "gave up waiting for $E2E_LOCK" >&2; exit 1; }

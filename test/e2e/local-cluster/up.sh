@@ -39,6 +39,14 @@ save_host_state() {
   [ -d /run/containerd ] && touch "$E2E_ROOT/saved/run-containerd-existed"
   [ -d /var/log/containers ] && touch "$E2E_ROOT/saved/var-log-containers-existed"
   [ -d /sys/fs/cgroup/memory/kubepods ] && touch "$E2E_ROOT/saved/kubepods-existed"
+  # For each host path kubelet creates outside --root-dir, the shallowest part of it that does not exist yet: that
+  # is what teardown removes (nothing that was there before).
+  local p first
+  for p in "${E2E_HOST_PATHS[@]}"; do
+    first=$p
+    while [ ! -e "$(dirname "$first")" ]; do first=$(dirname "$first"); done
+    [ -e "$p" ] || echo "$first"
+  done > "$E2E_ROOT/saved/host-paths-created"
   return 0
 }
 

@@ -124,14 +124,15 @@ resources:
     - name: healthz
       containerPort: 9898
       protocol: TCP
-  # Start-up reconciles every volume before the socket answers: up to startupSeconds before liveness takes over.
+  # Start-up reconciles every volume before Probe answers ready (an image volume is checked and mounted again):
+  # up to failureThreshold x 5 s (10 minutes by default) before the liveness probe counts.
   startupProbe:
     httpGet:
       path: /healthz
       port: healthz
     periodSeconds: 5
-    timeoutSeconds: 3
-    failureThreshold: {{ div .Values.driver.startupSeconds 5 }}
+    timeoutSeconds: {{ .Values.startupProbe.timeoutSeconds }}
+    failureThreshold: {{ .Values.startupProbe.failureThreshold }}
   # Served by the liveness-probe sidecar, which calls the driver's Probe.
   livenessProbe:
     httpGet:
@@ -141,7 +142,7 @@ resources:
     periodSeconds: 5
     timeoutSeconds: 3
     failureThreshold: 5
-  {{- include "hostpath-csi.resources" .Values.driver.resources | nindent 2 }}
+  {{- include "hostpath-csi.resources" .Values.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
