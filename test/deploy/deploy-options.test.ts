@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectSameSubstance } from './same-substance';
-import { container, haveTools, helm, helmTemplate, CHART, kustomize, NEEDS_TOOLS, ROOT, workload } from './manifests';
+import { container, haveTools, helm, helmTemplate, CHART, kustomize, NEEDS_TOOLS, one, parseYaml, ROOT, workload, type K8sObject } from './manifests';
 import { driverConfig } from './norms';
 
 /** Options users set on top of the shipped forms: node pinning, image overrides, driver flags, pod metadata. */
@@ -120,4 +121,38 @@ describe.skipIf(skip)(`helm values.schema.json${NEEDS_TOOLS}`, () => {
     // tolerations is null by default, which helm drops before validating.
     expect([...schema.required, 'tolerations'].sort()).toEqual([...keys].sort());
   });
+});
+
+describe.skipIf(skip)(`two helm releases on one cluster${NEEDS_TOOLS}`, () => {
+  /** Renders a release as `helm install <release> --namespace <ns>` would. */
+  function release(name: string, ns: string, set: Record<string, string>): K8sObject[] {
+    const args = ['template', name, CHART, '--namespace', ns, '--kube-version', '1.34.0'];
+    for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
+    return parseYaml(execFileSync(path.join(ROOT, '.tools', 'bin', 'helm'), args, { encoding: 'utf8' }));
+  }
+  const CLUSTER_SCOPED = new Set(['CSIDriver', 'StorageClass', 'VolumeSnapshotClass', 'ClusterRole', 'ClusterRoleBinding']);
+  const id = (o: K8sObject, ns: string) => `${o.kind}/${CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? ns)}/${o.metadata.name}`;
+
+  for (const [label, second] of [
+    ['by release name', { name: 'fast', set: {} }],
+    ['by fullnameOverride', { name: 'other', set: { fullnameOverride: 'csi-fast' } }],
+  ] as const) {
+    it(`share no object, RBAC, CSIDriver, class or socket path (${label})`, () => {
+      const a = release('hostpath-csi', 'hostpath-csi', {});
+      const b = release(second.name, 'hostpath-csi-fast', { ...second.set, driverName: 'fast.hostpath.csi.dev', dataDir: '/mnt/fast' });
+      const aIds = new Set(a.map((o) => id(o, 'hostpath-csi')));
+      for (const o of b) expect(aIds.has(id(o, 'hostpath-csi-fast')), id(o, 'hostpath-csi-fast')).toBe(false);
+      const socketDir = (objs: K8sObject[]) => workload(objs).spec.template.spec.volumes!.find((v) => v.name === 'socket-dir')!.hostPath!.path;
+      expect(socketDir(a)).toBe('/var/lib/kubelet/plugins/hostpath.csi.dev');
+      expect(socketDir(b)).toBe('/var/lib/kubelet/plugins/fast.hostpath.csi.dev');
+      // Each release's bindings name its own ServiceAccount and ClusterRoles.
+      const sa = one(b, 'ServiceAccount').metadata.name;
+      for (const binding of b.filter((o) => o.kind.endsWith('Binding'))) {
+        const { subjects, roleRef } = binding as unknown as { subjects: { name: string }[]; roleRef: { kind: string; name: string } };
+        expect(subjects.map((s) => s.name), binding.metadata.name).toEqual([sa]);
+        expect(b.some((o) => o.kind === roleRef.kind && o.metadata.name === roleRef.name), binding.metadata.name).toBe(true);
+      }
+      expect(workload(b).spec.template.spec.serviceAccountName).toBe(sa);
+    });
+  }
 });

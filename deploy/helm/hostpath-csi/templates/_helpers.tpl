@@ -1,3 +1,21 @@
+{{/*
+The prefix of every object name, so two releases (in their own namespaces, with different driverName values) never
+share a cluster-scoped name. "hostpath-csi" for a release named hostpath-csi (what the kustomize forms use), else
+<release>-hostpath-csi; fullnameOverride replaces it, nameOverride replaces the chart name in it.
+*/}}
+{{- define "hostpath-csi.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Labels every object carries; the component is the caller's. Usage: include "hostpath-csi.labels" (list . "plugin") */}}
 {{- define "hostpath-csi.labels" -}}
 {{- $ := index . 0 -}}
@@ -228,7 +246,7 @@ resources:
 
 {{/* Pod metadata and scheduling both forms share. Usage: include "hostpath-csi.podScheduling" . (inside the pod spec) */}}
 {{- define "hostpath-csi.podScheduling" -}}
-serviceAccountName: hostpath-csi
+serviceAccountName: {{ include "hostpath-csi.fullname" . }}
 {{- with .Values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
