@@ -3,6 +3,7 @@
 # module proxy (no prebuilt binaries, no /usr/bin/kubectl):
 #   kustomize  sigs.k8s.io/kustomize/kustomize/v5
 #   helm       helm.sh/helm/v3/cmd/helm
+#   actionlint github.com/rhysd/actionlint/cmd/actionlint (lints .github/workflows, which cannot run here)
 #   yaml2json  test/deploy/yaml2json (sigs.k8s.io/yaml, the YAML library kubectl uses), so the tests parse YAML
 #              without a YAML parser among the npm dependencies
 # Idempotent: a tool already built at the pinned version with the same build flags (stamp file
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 KUSTOMIZE_VERSION=v5.8.2
 HELM_VERSION=v3.21.4
+ACTIONLINT_VERSION=v1.7.12
 # The Kubernetes version helm assumes without a cluster (helm template, helm lint): helm's Makefile derives it from
 # the k8s.io/client-go in its go.mod (v0.36 for v3.21.4); without it a source build would assume 1.20.
 HELM_K8S_MAJOR=1 HELM_K8S_MINOR=36
@@ -49,6 +51,8 @@ install_go_tool helm helm.sh/helm/v3 cmd/helm "$HELM_VERSION" \
    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR
    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$HELM_K8S_MAJOR
    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
+install_go_tool actionlint github.com/rhysd/actionlint cmd/actionlint "$ACTIONLINT_VERSION" \
+  "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
 
 # yaml2json is this repository's own source: its stamp is a hash of that source.
 y2j_src=test/deploy/yaml2json

@@ -48,3 +48,32 @@ export function decimalSize(o: Obj, key: string): string {
   if (!/^\d{1,19}$/.test(v)) throw new Error(`${key} is not a decimal size`);
   return v;
 }
+
+/**
+ * The format of state records this build writes and reads. Every record file and journaled record carries it as
+ * `formatVersion`, so a later release can tell which records to migrate. Records written before the field existed
+ * have none and are version 1. Raise it, and teach the reader the old format, when a record's meaning changes.
+ */
+export const RECORD_FORMAT_VERSION = 1;
+
+/** The record as written to disk: the format version first, then the record's own fields. */
+export function withFormatVersion(record: object): Obj {
+  return { formatVersion: RECORD_FORMAT_VERSION, ...record };
+}
+
+/**
+ * Wraps a record parser with the format check. A record from a newer release is refused (thrown, so the store
+ * quarantines it and leaves its data alone) rather than read as if this build understood it.
+ */
+export function versionChecked<T>(parse: (raw: unknown) => T): (raw: unknown) => T {
+  return (raw) => {
+    const v = raw !== null && typeof raw === 'object' ? (raw as Obj)['formatVersion'] : undefined;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) {
+      throw new Error(`field formatVersion is not a positive integer: ${JSON.stringify(v)}`);
+    }
+    if (typeof v === 'number' && v > RECORD_FORMAT_VERSION) {
+      throw new Error(`record format version ${v} is newer than this build reads (${RECORD_FORMAT_VERSION}): written by a later release`);
+    }
+    return parse(raw);
+  };
+}

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { removeFile, replaceFile } from './atomic-file';
 import { fsyncPath, type DirSyncer } from './dir-sync';
 import { listEntries, readRegularFile, setAside } from './entries';
+import { versionChecked, withFormatVersion } from './record-fields';
 import type { SpaceReserve } from './space-reserve';
 import { DEFAULT_JOURNAL_OPTIONS, isSegmentName, Journal, type JournalEntry, type JournalOptions } from './journal';
 
@@ -39,16 +40,19 @@ export class RecordStore<T extends { id: string }> {
    */
   readonly quarantined = new Map<string, string>();
   private readonly journal: Journal;
+  /** The caller's parser behind the format-version check (src/state/record-fields.ts). */
+  private readonly parse: RecordParser<T>;
 
   constructor(
     readonly dir: string,
     private readonly quarantineDir: string,
-    private readonly parse: RecordParser<T>,
+    parse: RecordParser<T>,
     private readonly syncer: DirSyncer,
     journalOptions: JournalOptions = DEFAULT_JOURNAL_OPTIONS,
     /** Room kept for changes that free space on a full disk (src/state/space-reserve.ts); none in some unit tests. */
     private readonly reserve: SpaceReserve | null = null,
   ) {
+    this.parse = versionChecked(parse);
     this.journal = new Journal(`${dir}.journal`, syncer, (ids) => this.makeDurable(ids), journalOptions);
   }
 
@@ -86,8 +90,8 @@ export class RecordStore<T extends { id: string }> {
   async put(record: T, opts: { freeing?: boolean } = {}): Promise<void> {
     await this.spend(opts.freeing === true, async () => {
       const before = this.records.get(record.id);
-      await replaceFile(this.fileOf(record.id), JSON.stringify(record));
-      await this.journal.append({ op: 'put', id: record.id, record }).catch((err: unknown) => this.undoFile(record.id, before, err));
+      await replaceFile(this.fileOf(record.id), JSON.stringify(withFormatVersion(record)));
+      await this.journal.append({ op: 'put', id: record.id, record: withFormatVersion(record) }).catch((err: unknown) => this.undoFile(record.id, before, err));
       this.records.set(record.id, record);
     });
   }
@@ -120,7 +124,7 @@ export class RecordStore<T extends { id: string }> {
    * a change that was never acknowledged, which a crash may leave anyway.
    */
   private async undoFile(id: string, before: T | undefined, err: unknown): Promise<never> {
-    await (before ? replaceFile(this.fileOf(id), JSON.stringify(before)) : removeFile(this.fileOf(id))).catch(() => undefined);
+    await (before ? replaceFile(this.fileOf(id), JSON.stringify(withFormatVersion(before))) : removeFile(this.fileOf(id))).catch(() => undefined);
     throw err;
   }
 
@@ -234,7 +238,7 @@ export class RecordStore<T extends { id: string }> {
     }
     const record = this.parse(entry.record);
     if (record.id !== entry.id) throw new Error(`journal entry for ${entry.id} holds record ${record.id}`);
-    await replaceFile(this.fileOf(record.id), JSON.stringify(record));
+    await replaceFile(this.fileOf(record.id), JSON.stringify(withFormatVersion(record)));
     this.records.set(record.id, record);
   }
 
@@ -285,5 +289,5 @@ export async function readRecordFile<T>(file: string, parse: RecordParser<T>): P
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  return parse(JSON.parse(text));
+  return versionChecked(parse)(JSON.parse(text));
 }

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseCommand } from '../../src/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   container,
@@ -15,6 +14,7 @@ import {
   type Workload,
   workload,
 } from './manifests';
+import { describeNorms, driverConfig } from './norms';
 
 /** What one rendering of the deployment (a kustomize overlay or a helm values set) must look like. */
 export interface Expected {
@@ -92,21 +92,7 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
     const driver = () => container(pod, 'hostpath-csi');
     const ns = () => w.metadata.namespace ?? '';
 
-    it('runs the node plugin at system-node-critical priority', () => {
-      expect(pod['priorityClassName']).toBe('system-node-critical');
-    });
-
-    it('gives the driver a startup probe on the liveness endpoint that allows 10 minutes of start-up reconcile', () => {
-      const probe = driver().startupProbe;
-      expect(probe?.httpGet).toEqual({ path: '/healthz', port: 'healthz' });
-      expect((probe?.periodSeconds ?? 10) * (probe?.failureThreshold ?? 3)).toBeGreaterThanOrEqual(600);
-    });
-
-    it('requests at least the memory the driver was measured to idle at (81 MiB on Node 24), with no CPU limit', () => {
-      const requests = driver().resources?.requests ?? {};
-      expect(Number(/^(\d+)Mi$/.exec(requests['memory'] ?? '')?.[1] ?? 0)).toBeGreaterThanOrEqual(81);
-      expect(driver().resources?.limits?.['cpu']).toBeUndefined();
-    });
+    describeNorms(() => pod, exp.form);
 
     it('pins every container image to a tag other than latest, or a digest', () => {
       for (const c of pod.containers) expect(isPinned(c.image), `${c.name}: ${c.image}`).toBe(true);
@@ -240,19 +226,17 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
 
     it("gives the driver arguments its own parser accepts, with the rendered paths and name", () => {
       // Kubernetes expands $(NODE_NAME) from the pod's env before the driver sees it.
-      const args = (driver().args ?? []).map((a) => a.replace('$(NODE_NAME)', 'node-1'));
-      const parsed = parseCommand(args, {});
-      expect(parsed.kind).toBe('run');
-      if (parsed.kind !== 'run') return;
-      expect(parsed.config.driverName).toBe(exp.driverName);
-      expect(parsed.config.stateDir).toBe(exp.dataDir);
-      expect(parsed.config.nodeId).toBe('node-1');
+      const config = driverConfig(driver());
+      expect(config.driverName).toBe(exp.driverName);
+      expect(config.stateDir).toBe(exp.dataDir);
+      expect(config.nodeId).toBe('node-1');
+      expect(config.allowedPathRoot).toBe(exp.kubeletDir);
     });
 
     it('describes the driver in the CSIDriver object as the driver behaves', () => {
       const spec = one(objects, 'CSIDriver').spec as Record<string, unknown>;
       expect(spec.attachRequired).toBe(exp.attach);
-      expect(flag(driver().args, 'enable-attach')).toBe(String(exp.attach));
+      expect(driverConfig(driver()).enableAttach).toBe(exp.attach);
       expect(hasContainer(pod, 'csi-attacher')).toBe(exp.attach);
       expect(spec.podInfoOnMount).toBe(true);
       expect(spec.volumeLifecycleModes).toEqual(['Persistent', 'Ephemeral']);

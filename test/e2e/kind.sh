@@ -232,15 +232,18 @@ EOF
       >"$work/check"
   }
   chmod +x "$work/mkdir" "$work/rmdir" "$work/check"
-  # Target and staging paths must lie under the driver's --allowed-path-root (/var/lib/kubelet) and on a mount the
-  # driver container shares with the node: /tmp paths were refused with INVALID_ARGUMENT on first use.
+  # The driver refuses target and staging paths outside kubelet's directory (HOSTPATH_CSI_ALLOWED_PATH_ROOT in the
+  # manifests), so csi-sanity's paths live there too, inside the driver container's Bidirectional plugins mount.
+  sanity_root=/var/lib/kubelet/plugins/csi-sanity
+  in_driver "$driver" "mkdir -p $sanity_root"
   .tools/bin/csi-sanity --csi.endpoint dns:///127.0.0.1:10000 \
-    --csi.mountdir /var/lib/kubelet/plugins/csi-sanity-target --csi.stagingdir /var/lib/kubelet/plugins/csi-sanity-staging \
+    --csi.mountdir "$sanity_root/target" --csi.stagingdir "$sanity_root/staging" \
     --csi.createmountpathcmd "$work/mkdir" --csi.createstagingpathcmd "$work/mkdir" \
     --csi.removemountpathcmd "$work/rmdir" --csi.removestagingpathcmd "$work/rmdir" \
     --csi.checkpathcmd "$work/check" \
     --csi.testvolumesize 67108864 --csi.testvolumeexpandsize 134217728 \
     --ginkgo.no-color --ginkgo.timeout 30m
+  in_driver "$driver" "rmdir $sanity_root" || echo "warning: csi-sanity left paths under $sanity_root" >&2
 fi
 
 log "e2e passed: $form"

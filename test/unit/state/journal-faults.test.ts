@@ -112,8 +112,8 @@ describe('a failed journal append (issue 13, defect 5)', () => {
     const [segment, ...more] = await segmentTexts();
     expect(more).toEqual([]);
     expect(decodeSegment(segment!)).toEqual({ entries: [
-      { op: 'put', id: 'a', record: { id: 'a', value: 1 } },
-      { op: 'put', id: 'c', record: { id: 'c', value: 3 } },
+      { op: 'put', id: 'a', record: { formatVersion: 1, id: 'a', value: 1 } },
+      { op: 'put', id: 'c', record: { formatVersion: 1, id: 'c', value: 3 } },
     ], corrupt: false });
     const { store: after } = await replayAfterLosingRecords();
     expect([...after.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([{ id: 'a', value: 1 }, { id: 'c', value: 3 }]);
@@ -137,7 +137,7 @@ describe('a failed journal append (issue 13, defect 5)', () => {
     await store.put({ id: 'a', value: 1 });
     faults.shortThenNoSpace = true;
     await expect(store.put({ id: 'a', value: 2 })).rejects.toMatchObject({ code: 'ENOSPC' });
-    expect(JSON.parse(await readFile(store.fileOf('a'), 'utf8'))).toEqual({ id: 'a', value: 1 });
+    expect(JSON.parse(await readFile(store.fileOf('a'), 'utf8'))).toEqual({ formatVersion: 1, id: 'a', value: 1 });
     faults.shortThenNoSpace = true;
     await expect(store.put({ id: 'new', value: 5 })).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(await readdir(recordsDir)).toEqual(['a.json']);

@@ -91,7 +91,7 @@ describe('record journal (group commit)', () => {
     expect(report.replayed).toBe(4);
     expect([...reader.values()]).toEqual([{ id: 'a', value: 3 }]);
     expect(await readdir(recordsDir)).toEqual(['a.json']);
-    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 3 });
+    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ formatVersion: 1, id: 'a', value: 3 });
   });
 
   it('makes the replayed records durable (fsync of each file still present, then the directory), then empties the journal', async () => {
@@ -114,7 +114,7 @@ describe('record journal (group commit)', () => {
     const report = await reader.load(log);
     expect(report.quarantined).toEqual([]);
     expect(reader.get('a')).toEqual({ id: 'a', value: 1 });
-    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 1 });
+    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ formatVersion: 1, id: 'a', value: 1 });
     expect(await readdir(dir)).not.toContain('quarantine');
   });
 

@@ -39,7 +39,7 @@ describe('RecordStore', () => {
     const store = newStore();
     await store.put({ id: 'a', value: 1 });
     expect(store.get('a')).toEqual({ id: 'a', value: 1 });
-    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ id: 'a', value: 1 });
+    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ formatVersion: 1, id: 'a', value: 1 });
   });
 
   it('replaces a record without leaving a temp file', async () => {

@@ -1,3 +1,21 @@
+{{/*
+The prefix of every object name, so two releases (in their own namespaces, with different driverName values) never
+share a cluster-scoped name. "hostpath-csi" for a release named hostpath-csi (what the kustomize forms use), else
+<release>-hostpath-csi; fullnameOverride replaces it, nameOverride replaces the chart name in it.
+*/}}
+{{- define "hostpath-csi.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Labels every object carries; the component is the caller's. Usage: include "hostpath-csi.labels" (list . "plugin") */}}
 {{- define "hostpath-csi.labels" -}}
 {{- $ := index . 0 -}}
@@ -21,6 +39,9 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- if not (hasPrefix "/" .Values.dataDir) -}}
 {{- fail "dataDir must be an absolute path" -}}
 {{- end -}}
+{{- if and .Values.pinToNode (ne .Values.form "single-node") -}}
+{{- fail "pinToNode applies to the single-node form only (the distributed form runs on every node)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* "true" when the driver serves ControllerPublish: asked for, and the single-node form (no per-node attacher). */}}
@@ -41,11 +62,20 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
-{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher.image (list "--extra")) */}}
+{{/* A sidecar container's resources, indented for a container. Usage: include "hostpath-csi.resources" .Values.sidecars.attacher.resources */}}
+{{- define "hostpath-csi.resources" -}}
+{{- with . }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra")) */}}
 {{- define "hostpath-csi.sidecar" -}}
 {{- $ := index . 0 -}}
+{{- $sidecar := index . 2 }}
 - name: {{ index . 1 }}
-  image: {{ index . 2 }}
+  image: {{ $sidecar.image }}
   imagePullPolicy: {{ $.Values.sidecars.pullPolicy }}
   args:
     - --csi-address=/csi/csi.sock
@@ -53,6 +83,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - {{ . }}
     {{- end }}
     - --v={{ $.Values.sidecarLogVerbosity }}
+  {{- include "hostpath-csi.resources" $sidecar.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -70,12 +101,29 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - --driver-name={{ .Values.driverName }}
     - --state-dir={{ .Values.dataDir }}
     - --mode=all
-    - --enable-attach={{ include "hostpath-csi.attach" . | eq "true" }}
     {{- if eq .Values.form "distributed" }}
     # Expansion is node-driven here: the leader-elected csi-resizer only marks the PV; kubelet calls NodeExpandVolume.
     - --controller-expansion=false
     {{- end }}
     - --log-level={{ .Values.logLevel }}
+    {{- with .Values.driver.logFormat }}
+    - --log-format={{ . }}
+    {{- end }}
+    {{- with .Values.driver.maxVolumeSize }}
+    - --max-volume-size={{ . }}
+    {{- end }}
+    {{- with .Values.driver.defaultVolumeSize }}
+    - --default-volume-size={{ . }}
+    {{- end }}
+    {{- with .Values.driver.maxVolumesPerNode }}
+    - --max-volumes-per-node={{ . }}
+    {{- end }}
+    {{- with .Values.driver.mutableParameters }}
+    - --mutable-parameters={{ join "," . }}
+    {{- end }}
+    {{- with .Values.driver.socketMode }}
+    - --socket-mode={{ . }}
+    {{- end }}
   env:
     - name: NODE_NAME
       valueFrom:
@@ -84,6 +132,9 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     # Target and staging paths outside kubelet's directory are refused.
     - name: HOSTPATH_CSI_ALLOWED_PATH_ROOT
       value: {{ $kubelet }}
+    # ControllerPublish/Unpublish (--enable-attach).
+    - name: HOSTPATH_CSI_ENABLE_ATTACH
+      value: {{ include "hostpath-csi.attach" . | eq "true" | quote }}
   securityContext:
     # Bind mounts into kubelet's directories and loop devices need a privileged container.
     privileged: true
@@ -91,8 +142,8 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - name: healthz
       containerPort: 9898
       protocol: TCP
-  # Start-up reconciles every volume before Probe answers ready (an image volume is checked and mounted
-  # again, a snapshot rolled back): up to 10 minutes on a node with many, before the liveness probe counts.
+  # Start-up reconciles every volume before Probe answers ready (an image volume is checked and mounted again):
+  # up to failureThreshold x 5 s (10 minutes by default) before the liveness probe counts.
   startupProbe:
     httpGet:
       path: /healthz
@@ -109,10 +160,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     periodSeconds: 5
     timeoutSeconds: 3
     failureThreshold: 5
-  {{- with .Values.resources }}
-  resources:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+  {{- include "hostpath-csi.resources" .Values.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -138,6 +186,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
     - --kubelet-registration-path={{ include "hostpath-csi.socketDir" . }}/csi.sock
     - --http-endpoint=:9809
     - --v={{ .Values.sidecarLogVerbosity }}
+  {{- include "hostpath-csi.resources" .Values.sidecars.nodeDriverRegistrar.resources | nindent 2 }}
   ports:
     - name: registrar-hz
       containerPort: 9809
@@ -159,6 +208,7 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
   args:
     - --csi-address=/csi/csi.sock
     - --health-port=9898
+  {{- include "hostpath-csi.resources" .Values.sidecars.livenessProbe.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
@@ -191,4 +241,37 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
   hostPath:
     path: /dev
     type: Directory
+{{- end -}}
+
+
+{{/* Pod metadata and scheduling both forms share. Usage: include "hostpath-csi.podScheduling" . (inside the pod spec) */}}
+{{- define "hostpath-csi.podScheduling" -}}
+serviceAccountName: {{ include "hostpath-csi.fullname" . }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $selector := deepCopy .Values.nodeSelector }}
+{{- with .Values.pinToNode }}
+{{- $_ := set $selector "kubernetes.io/hostname" . }}
+{{- end }}
+{{- with $selector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod annotations from values. Usage: include "hostpath-csi.podAnnotations" . (in the pod template metadata) */}}
+{{- define "hostpath-csi.podAnnotations" -}}
+{{- with .Values.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
