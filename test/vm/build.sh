@@ -13,8 +13,9 @@ cd "$(dirname "$0")/../.."
 here=test/vm
 vm_dir=${VM_DIR:-$PWD/.tools/vm}
 suite=${VM_SUITE:-bookworm}
-# What the tests run inside the VM: mkfs/mount/quota tools, setpriv (util-linux), getfattr (attr), ps (procps).
-packages=mount,util-linux,kmod,e2fsprogs,xfsprogs,quota,attr,procps,coreutils,findutils,grep,sed,gawk,bash
+# What the tests run inside the VM: mkfs/mount/quota tools, setpriv (util-linux), getfattr (attr), ps (procps),
+# ip (iproute2: the loopback interface, which vitest binds to; the VM has no other network).
+packages=mount,util-linux,kmod,iproute2,e2fsprogs,xfsprogs,quota,attr,procps,coreutils,findutils,grep,sed,gawk,bash
 # Module directories (under kernel/) copied into the image: filesystems and quota formats, 9p over virtio, loop,
 # and the checksum code ext4 and XFS need (crc32c, crc16).
 module_dirs=(fs net/9p drivers/virtio drivers/block drivers/char lib crypto arch/x86/crypto)
@@ -68,7 +69,8 @@ cp "$tmp/kernel/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$tmp
 chroot "$tmp/root" depmod "$kver"   # the image's own kmod: the host may have none
 install -m 0755 "$node_bin" "$tmp/root/usr/local/bin/node"
 install -m 0755 "$here/init.sh" "$tmp/root/init"
-mkdir -p "$tmp/root/project" "$tmp/root/results"
+mkdir -p "$tmp/root/project"
+printf "127.0.0.1 localhost\n::1 localhost\n" >"$tmp/root/etc/hosts"
 
 rm -rf "$vm_dir.new"
 mkdir -p "$vm_dir.new"

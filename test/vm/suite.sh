@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# What the test VM runs (test/vm/run.sh test/vm/suite.sh), as root on Debian's distribution kernel, on the dist/
+# and node_modules of the checkout it shares: the parts this project's own hosts must skip.
+#   size-limits  test/integration/size-limits.test.ts: quota volumes on XFS and on ext4 (project feature) mounted
+#                with prjquota (fill to EDQUOT, grow while published, stats from the project), and online resize2fs
+#                of a mounted ext4 image volume (needs CAP_SYS_RESOURCE, which the VM's root has)
+#   sanity       csi-sanity's quota configuration on an XFS and on an ext4 prjquota state filesystem
+# Results go to .run/vm/ (vitest.json, sanity/<config>/junit.xml), where scripts/summarize-tests.js counts them.
+# Usage: test/vm/suite.sh [size-limits|sanity ...]   (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(size-limits sanity)
+# Under software emulation a driver takes seconds to start and a test minutes, not the host's 10 s / 30 s.
+export HOSTPATH_CSI_TEST_READY_MS=60000
+status=0
+for part in "${parts[@]}"; do
+  start=$SECONDS
+  case "$part" in
+    size-limits)
+      rm -f .run/vm/vitest.json
+      node node_modules/vitest/vitest.mjs run test/integration/size-limits.test.ts --testTimeout=300000 \
+        --hookTimeout=300000 --reporter=default --reporter=json --outputFile.json=.run/vm/vitest.json || status=1 ;;
+    sanity)
+      rm -rf .run/vm/sanity
+      SANITY_RESULTS_DIR=.run/vm/sanity bash test/sanity/run.sh quota quota-ext4 || status=1 ;;
+    *) echo "unknown part $part" >&2; exit 2 ;;
+  esac
+  echo "vm suite: $part took $((SECONDS - start))s"
+done
+# What the tests left behind would be gone with the VM anyway; say so loudly, the host tests are held to it too.
+leftover=$(grep -E ' /tmp/' /proc/self/mounts; losetup -a)
+if [ -n "$leftover" ]; then echo "vm suite: left behind:"; echo "$leftover"; status=1; fi
+exit $status
