@@ -8,7 +8,7 @@ let failed = 0;
 let skipped = 0;
 
 // npm test's report, the fault harness's (test/faults/run.sh), the local-cluster e2e's and the test VM's (test/vm/).
-for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-vitest.json', '.run/vm/vitest.json', '.run/vm/vitest-faults.json']) {
+for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-vitest.json', '.run/vm/vitest.json', '.run/vm/vitest-faults-xfs.json', '.run/vm/vitest-faults-ext4.json']) {
   if (!fs.existsSync(vitest)) continue;
   const r = JSON.parse(fs.readFileSync(vitest, 'utf8'));
   passed += r.numPassedTests;

@@ -5,12 +5,15 @@
 #                with prjquota (fill to EDQUOT, grow while published, stats from the project), and online resize2fs
 #                of a mounted ext4 image volume (needs CAP_SYS_RESOURCE, which the VM's root has)
 #   sanity       csi-sanity's quota configuration on an XFS and on an ext4 prjquota state filesystem
-# Results go to .run/vm/ (vitest.json, sanity/<config>/junit.xml), where scripts/summarize-tests.js counts them.
-# Usage: test/vm/suite.sh [size-limits|sanity ...]   (default: all)
+#   faults       the fault harness's crash rounds (SIGKILL, restart, retries, simulated reboots, invariants) with
+#                quota and dir volumes on an XFS and an ext4 prjquota state filesystem; VM_FAULTS_ROUNDS (8) each, a reboot every 4
+# Results go to .run/vm/ (vitest.json, sanity/<config>/junit.xml, vitest-faults-<fs>.json, faults-<fs>/), where
+# scripts/summarize-tests.js counts them.
+# Usage: test/vm/suite.sh [size-limits|sanity|faults ...]   (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(size-limits sanity)
+[ ${#parts[@]} -gt 0 ] || parts=(size-limits sanity faults)
 # Under software emulation a driver takes seconds to start and a test minutes, not the host's 10 s / 30 s.
 export HOSTPATH_CSI_TEST_READY_MS=60000
 status=0
@@ -24,6 +27,14 @@ for part in "${parts[@]}"; do
     sanity)
       rm -rf .run/vm/sanity
       SANITY_RESULTS_DIR=.run/vm/sanity bash test/sanity/run.sh quota quota-ext4 || status=1 ;;
+    faults)
+      for fs in xfs ext4; do
+        rm -rf ".run/vm/faults-$fs" ".run/vm/vitest-faults-$fs.json"
+        FAULTS_KINDS=quota,dir FAULTS_QUOTA_FS=$fs FAULTS_RESULTS_DIR=".run/vm/faults-$fs" \
+          FAULTS_ROUNDS=${VM_FAULTS_ROUNDS:-8} FAULTS_REBOOT_EVERY=4 \
+          node node_modules/vitest/vitest.mjs run --config test/faults/vitest.config.ts test/faults/crash.test.ts \
+          --reporter=default --reporter=json --outputFile.json=".run/vm/vitest-faults-$fs.json" || status=1
+      done ;;
     *) echo "unknown part $part" >&2; exit 2 ;;
   esac
   echo "vm suite: $part took $((SECONDS - start))s"
