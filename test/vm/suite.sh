@@ -8,7 +8,7 @@
 #                kernel, clones under their own project, GetCapacity reservations, delete removes limit and usage
 #   sanity       csi-sanity's quota configuration on an XFS and on an ext4 prjquota state filesystem
 #   faults       the fault harness's crash rounds (SIGKILL, restart, retries, simulated reboots, invariants) with
-#                quota and dir volumes on an XFS and an ext4 prjquota state filesystem; VM_FAULTS_ROUNDS (8) each, a reboot every 4
+#                quota and dir volumes on an XFS and an ext4 prjquota state filesystem; VM_FAULTS_ROUNDS (4) each, a reboot every 2
 # Results go to .run/vm/ (vitest.json, sanity/<config>/junit.xml, vitest-faults-<fs>.json, faults-<fs>/), where
 # scripts/summarize-tests.js counts them.
 # Usage: test/vm/suite.sh [integration|sanity|faults ...]   (default: all)
@@ -33,7 +33,7 @@ for part in "${parts[@]}"; do
       for fs in xfs ext4; do
         rm -rf ".run/vm/faults-$fs" ".run/vm/vitest-faults-$fs.json"
         FAULTS_KINDS=quota,dir FAULTS_QUOTA_FS=$fs FAULTS_RESULTS_DIR=".run/vm/faults-$fs" \
-          FAULTS_ROUNDS=${VM_FAULTS_ROUNDS:-8} FAULTS_REBOOT_EVERY=4 \
+          FAULTS_ROUNDS=${VM_FAULTS_ROUNDS:-4} FAULTS_REBOOT_EVERY=2 \
           node node_modules/vitest/vitest.mjs run --config test/faults/vitest.config.ts test/faults/crash.test.ts \
           --reporter=default --reporter=json --outputFile.json=".run/vm/vitest-faults-$fs.json" || status=1
       done ;;
