@@ -5,7 +5,7 @@
 #   VM_ACCEL=kvm|tcg   skip the probe; by default KVM is used only if a probe boot under KVM reaches the kernel
 #                      within VM_KVM_PROBE_SECONDS (10): /dev/kvm can exist on a host whose CPU has no usable
 #                      virtualisation (nested, no vmx), and then a KVM guest hangs instead of failing.
-#   VM_MEMORY (MiB, 4096), VM_CPUS (2), VM_TIMEOUT (seconds, 900)
+#   VM_MEMORY (MiB, 4096), VM_CPUS (2), VM_TIMEOUT (seconds, 1800)
 # The console goes to stdout; a copy stays in .run/vm/console.log. A VM that cannot boot (no qemu, no kernel, no
 # exit status written back) is a failure with a message, never a skip.
 set -euo pipefail
@@ -41,7 +41,7 @@ cpu=max
 echo "vm: booting with $accel (kernel $(cat "$vm_dir/kernel-release"))" >&2
 
 rc=0
-timeout "${VM_TIMEOUT:-900}" "${qemu_base[@]}" -accel "$accel" -cpu "$cpu" -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-4096}" \
+timeout "${VM_TIMEOUT:-1800}" "${qemu_base[@]}" -accel "$accel" -cpu "$cpu" -smp "${VM_CPUS:-2}" -m "${VM_MEMORY:-4096}" \
   -initrd "$vm_dir/rootfs.cpio" -append "$append rdinit=/init" \
   -virtfs "local,path=$PWD,mount_tag=project,security_model=passthrough,id=project" \
   -nic none 2>&1 | tee .run/vm/console.log || rc=$?

@@ -16,8 +16,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(integration sanity faults)
-# Under software emulation a driver takes seconds to start and a test minutes, not the host's 10 s / 30 s.
-export HOSTPATH_CSI_TEST_READY_MS=60000
+# Under software emulation a driver takes seconds to start and a test minutes, not the host's 10 s / 30 s; on a
+# loaded host a driver restart has taken 30 s.
+export HOSTPATH_CSI_TEST_READY_MS=120000
 status=0
 for part in "${parts[@]}"; do
   start=$SECONDS
