@@ -7,7 +7,7 @@
 # the image: test/vm/run.sh shares the checkout into the VM over 9p, so a rebuild of dist/ needs no new image.
 # Cached: nothing is rebuilt while the stamp of the inputs (this script, init.sh, the kernel and Node versions, the
 # package list) matches. Prints the directory on stdout; progress goes to stderr.
-# Needs root, apt and the Debian package mirror; installs mmdebstrap and qemu-system-x86 with apt-get if missing.
+# Needs root, apt and the Debian package mirror; installs mmdebstrap, qemu-system-x86 and cpio with apt-get if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=test/vm
@@ -25,6 +25,7 @@ log() { echo "vm build: $*" >&2; }
 need_apt=()
 command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
 command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+command -v cpio >/dev/null || need_apt+=(cpio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} with apt-get"
   apt-get update -qq
