@@ -7,8 +7,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 
-// npm test's report, the fault harness's (test/faults/run.sh) and the local-cluster e2e's.
-for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-vitest.json']) {
+// npm test's report, the fault harness's (test/faults/run.sh), the local-cluster e2e's and the test VM's (test/vm/).
+for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-vitest.json', '.run/vm/vitest.json', '.run/vm/vitest-faults-xfs.json', '.run/vm/vitest-faults-ext4.json']) {
   if (!fs.existsSync(vitest)) continue;
   const r = JSON.parse(fs.readFileSync(vitest, 'utf8'));
   passed += r.numPassedTests;
@@ -16,9 +16,11 @@ for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-v
   skipped += r.numPendingTests + r.numTodoTests;
 }
 
-const sanityDir = '.run/sanity';
-for (const config of fs.existsSync(sanityDir) ? fs.readdirSync(sanityDir) : []) {
-  const file = path.join(sanityDir, config, 'junit.xml');
+// csi-sanity's JUnit reports: the host's matrix and the test VM's quota configurations.
+const sanityReports = ['.run/sanity', '.run/vm/sanity'].flatMap((dir) =>
+  fs.existsSync(dir) ? fs.readdirSync(dir).map((config) => path.join(dir, config, 'junit.xml')) : [],
+);
+for (const file of sanityReports) {
   if (!fs.existsSync(file)) continue;
   for (const tc of fs.readFileSync(file, 'utf8').match(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g) ?? []) {
     if (/<(failure|error)\b/.test(tc)) failed++;

@@ -1,13 +1,15 @@
 import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { DataScratch } from '../helpers/data';
+import { DataScratch, type ImageMount } from '../helpers/data';
 import { isRoot, NEEDS_ROOT } from '../helpers/driver-process';
+import { mountHostFs, unmountHostFs } from '../helpers/size-limits';
 import { checkApi } from './api-check';
 import { announce, budget } from './budget';
 import { loopsUnder, mountsUnder, run, simulateReboot } from './host';
 import * as I from './intents';
 import { checkInvariants, CheckReport, type Layout } from './invariants';
+import { projectQuotaStateFs } from './kinds';
 import { planIntents } from './planner';
 import { Rng } from './rng';
 import { RETRIABLE, type Answer } from './rpc';
@@ -274,7 +276,10 @@ async function teardown(world: World, session: DriverSession, layout: Layout): P
 it.skipIf(!isRoot)(`crash consistency: ${b.crashRounds} rounds of concurrent RPCs, SIGKILL, restart, retry, invariants${NEEDS_ROOT}`, async () => {
   announce('crash', b, `rounds=${b.crashRounds} reboot-every=${b.rebootEvery}`);
   const root = await scratch.dir();
-  const layout: Layout = { stateDir: path.join(root, 'state'), kubeletDir: path.join(root, 'kubelet'), nodeId: NODE_ID };
+  // Quota volumes need a state filesystem with project quotas: one made on an image in the run's directory.
+  const quotaFs = projectQuotaStateFs();
+  const stateFs: ImageMount | null = quotaFs ? await mountHostFs(root, quotaFs, 2048 * 1024 * 1024) : null;
+  const layout: Layout = { stateDir: path.join(stateFs?.mountPoint ?? root, 'state'), kubeletDir: path.join(root, 'kubelet'), nodeId: NODE_ID };
   await mkdir(layout.kubeletDir, { recursive: true });
   const sentinelFile = path.join(root, 'sentinel.img');
   const handle = await open(sentinelFile, 'w');
@@ -295,6 +300,7 @@ it.skipIf(!isRoot)(`crash consistency: ${b.crashRounds} rounds of concurrent RPC
     await session.stop();
   } finally {
     await session.crash();
+    if (stateFs) await unmountHostFs(stateFs).catch((err: unknown) => fig.violations.push(`unmounting the quota state filesystem: ${String(err)}`));
     fig.secretsInLogs = session.secretHits;
     fig.driverLogBytes = session.logBytes;
     fig.restartToReadyMs = { p50: percentile(session.restartMs, 50), p99: percentile(session.restartMs, 99), max: Math.max(0, ...session.restartMs) };

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-export const RUN_DIR = path.resolve(__dirname, '..', '..', '.run', 'faults');
+/** FAULTS_RESULTS_DIR moves it: the test VM's quota rounds must not overwrite the host run's figures. */
+export const RUN_DIR = process.env['FAULTS_RESULTS_DIR'] ? path.resolve(process.env['FAULTS_RESULTS_DIR']) : path.resolve(__dirname, '..', '..', '.run', 'faults');
 
 /** Writes one part's figures (.run/faults/<part>.json); scripts/render-reliability.js turns them into tables. */
 export async function writeSummary(part: string, figures: Record<string, unknown>): Promise<void> {

@@ -10,7 +10,8 @@ export const isRoot = process.getuid?.() === 0;
 export const NEEDS_ROOT = isRoot ? '' : ' [SKIPPED: needs root for real bind mounts]';
 
 const MAIN_JS = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
-const READY_TIMEOUT_MS = 10_000;
+/** test/vm/ raises it: a driver starts in about 3 s under qemu's software emulation, and later under load. */
+const READY_TIMEOUT_MS = Number(process.env.HOSTPATH_CSI_TEST_READY_MS) || 10_000;
 
 export interface Exit {
   code: number | null;
