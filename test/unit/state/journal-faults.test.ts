@@ -5,17 +5,8 @@ import { DirSyncer } from '../../../src/state/dir-sync';
 import { decodeSegment, encodeEntry, type OpenSegment } from '../../../src/state/journal';
 import { RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
+import { parseItem, type Item } from '../../helpers/state-items';
 
-interface Item {
-  id: string;
-  value: number;
-}
-
-function parseItem(raw: unknown): Item {
-  const o = raw as Partial<Item> | null;
-  if (!o || typeof o.id !== 'string' || typeof o.value !== 'number') throw new Error('not an item');
-  return { id: o.id, value: o.value };
-}
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code });
 

@@ -5,6 +5,7 @@ import { DirSyncer } from '../../../src/state/dir-sync';
 import { encodeEntry, decodeSegment } from '../../../src/state/journal';
 import { RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
+import { parseItem, type Item } from '../../helpers/state-items';
 
 // Count fdatasyncs (every FileHandle the journal opens for appending is wrapped) and fsyncs (fsyncPath opens 'r').
 const datasyncs = vi.hoisted(() => ({ count: 0 }));
@@ -26,16 +27,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...real, open, default: { ...real, open } };
 });
 
-interface Item {
-  id: string;
-  value: number;
-}
-
-function parseItem(raw: unknown): Item {
-  const o = raw as Partial<Item> | null;
-  if (!o || typeof o.id !== 'string' || typeof o.value !== 'number') throw new Error('not an item');
-  return { id: o.id, value: o.value };
-}
 
 let dir: string;
 let recordsDir: string;

@@ -6,19 +6,10 @@ import { encodeEntry } from '../../../src/state/journal';
 import { RECORD_FORMAT_VERSION } from '../../../src/state/record-fields';
 import { readRecordFile, RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
+import { parseItem, type Item } from '../../helpers/state-items';
 
 /** The format version in state records: written on every record, absent means 1, newer is never misread. */
 
-interface Item {
-  id: string;
-  value: number;
-}
-
-function parseItem(raw: unknown): Item {
-  const o = raw as Partial<Item> | null;
-  if (!o || typeof o.id !== 'string' || typeof o.value !== 'number') throw new Error('not an item');
-  return { id: o.id, value: o.value };
-}
 
 let dir: string;
 let recordsDir: string;

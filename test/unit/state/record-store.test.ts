@@ -4,17 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirSyncer } from '../../../src/state/dir-sync';
 import { readRecordFile, RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
+import { parseItem, type Item } from '../../helpers/state-items';
 
-interface Item {
-  id: string;
-  value: number;
-}
-
-function parseItem(raw: unknown): Item {
-  const o = raw as Partial<Item> | null;
-  if (!o || typeof o.id !== 'string' || typeof o.value !== 'number') throw new Error('not an item');
-  return { id: o.id, value: o.value };
-}
 
 let dir: string;
 let recordsDir: string;
