@@ -1,0 +1,71 @@
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
+import { DRIVER_NAME, type Form, undeploy } from './deployment';
+
+/**
+ * The node plugin as users deploy it: `kubectl apply -k` of a deploy/ overlay, run as pods with real containers
+ * from the images up.sh imported (the driver image from scripts/build-image.sh, the sidecars from build-images.sh).
+ * The overlay is composed, not edited: deploy/kubernetes/overlays/<form> as shipped, plus
+ *   - components/kubelet-dir made for this cluster's kubelet root, the way its README tells users of a
+ *     distribution with another kubelet root to (copy it, replace the path), and
+ *   - pods/bridge, the one test-only component (host network, the API server on loopback, state under E2E_ROOT).
+ */
+const WORK = path.join(REPO, '.run', 'e2e-pods');
+export const PLUGIN_NAMESPACE = 'hostpath-csi';
+const PLUGIN_SELECTOR = 'app.kubernetes.io/name=hostpath-csi';
+
+async function composeOverlay(form: Form): Promise<string> {
+  const kubeletDir = path.join(WORK, 'kubelet-dir');
+  await rm(WORK, { recursive: true, force: true });
+  await mkdir(path.join(WORK, form), { recursive: true });
+  await cp(path.join(REPO, 'deploy/kubernetes/components/kubelet-dir'), kubeletDir, { recursive: true });
+  const patch = path.join(kubeletDir, 'kubelet-dir.yaml');
+  await writeFile(patch, (await readFile(patch, 'utf8')).replaceAll('/var/lib/k0s/kubelet', cluster.kubeletDir));
+  const fromHere = (p: string) => path.relative(path.join(WORK, form), p); // kustomize refuses absolute paths
+  await writeFile(
+    path.join(WORK, form, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${fromHere(path.join(REPO, 'deploy/kubernetes/overlays', form))}`,
+      'components:',
+      `  - ${fromHere(kubeletDir)}`,
+      `  - ${fromHere(path.join(REPO, 'test/e2e/local-cluster/pods/bridge'))}`,
+      '',
+    ].join('\n'),
+  );
+  return path.join(WORK, form);
+}
+
+interface PodStatus {
+  items: { metadata: { name: string }; status: { containerStatuses?: { name: string; ready: boolean; restartCount: number }[] } }[];
+}
+
+/** The node plugin's pods, once every container of each is ready. */
+export function pluginPodsReady(timeoutMs = 180_000): Promise<PodStatus['items']> {
+  return waitFor('the node plugin pods to be ready', async () => {
+    const pods = await kubectlJson<PodStatus>(['-n', PLUGIN_NAMESPACE, 'get', 'pods', '-l', PLUGIN_SELECTOR]);
+    const ready = pods.items.length > 0 && pods.items.every((p) => (p.status.containerStatuses ?? []).every((c) => c.ready) && (p.status.containerStatuses ?? []).length > 0);
+    return ready && pods.items;
+  }, timeoutMs, 1000);
+}
+
+/** Deploys `form` as pods (after taking down whatever host-process form the suite had up); returns the overlay dir. */
+export async function deployPods(form: Form): Promise<string> {
+  await undeploy();
+  const dir = await composeOverlay(form);
+  await kubectl(['apply', '-k', dir], undefined, 120_000);
+  await pluginPodsReady();
+  await waitFor(`kubelet to register ${DRIVER_NAME} (CSINode)`, async () => {
+    const node = await kubectlJson<{ spec: { drivers?: { name: string }[] | null } }>(['get', 'csinode', cluster.nodeName]);
+    return (node.spec.drivers ?? []).some((d) => d.name === DRIVER_NAME);
+  });
+  return dir;
+}
+
+/** `kubectl delete -k` of the same overlay, waiting for every object to be gone. */
+export async function deletePods(dir: string): Promise<void> {
+  await kubectl(['delete', '-k', dir, '--ignore-not-found', '--wait=true', '--timeout=180s'], undefined, 190_000);
+}
