@@ -39,17 +39,32 @@ async function composeOverlay(form: Form): Promise<string> {
   return path.join(WORK, form);
 }
 
-interface PodStatus {
-  items: { metadata: { name: string }; status: { containerStatuses?: { name: string; ready: boolean; restartCount: number }[] } }[];
+export interface PluginPod {
+  metadata: { name: string; uid: string };
+  spec: { containers: { name: string; image: string; securityContext?: { privileged?: boolean } }[] };
+  status: { containerStatuses?: { name: string; ready: boolean; restartCount: number }[] };
 }
 
+export async function pluginPods(): Promise<PluginPod[]> {
+  return (await kubectlJson<{ items: PluginPod[] }>(['-n', PLUGIN_NAMESPACE, 'get', 'pods', '-l', PLUGIN_SELECTOR])).items;
+}
+
+const allReady = (p: PluginPod) => (p.status.containerStatuses ?? []).length === p.spec.containers.length && (p.status.containerStatuses ?? []).every((c) => c.ready);
+
 /** The node plugin's pods, once every container of each is ready. */
-export function pluginPodsReady(timeoutMs = 180_000): Promise<PodStatus['items']> {
+export function pluginPodsReady(timeoutMs = 180_000): Promise<PluginPod[]> {
   return waitFor('the node plugin pods to be ready', async () => {
-    const pods = await kubectlJson<PodStatus>(['-n', PLUGIN_NAMESPACE, 'get', 'pods', '-l', PLUGIN_SELECTOR]);
-    const ready = pods.items.length > 0 && pods.items.every((p) => (p.status.containerStatuses ?? []).every((c) => c.ready) && (p.status.containerStatuses ?? []).length > 0);
-    return ready && pods.items;
+    const pods = await pluginPods();
+    return pods.length > 0 && pods.every(allReady) && pods;
   }, timeoutMs, 1000);
+}
+
+/** The images of the node plugin's pod template as the overlay renders it (kubectl kustomize), sorted. */
+export async function renderedImages(dir: string): Promise<string[]> {
+  const rendered = await kubectl(['kustomize', dir]);
+  const doc = rendered.split(/^---$/m).find((d) => /^kind: (StatefulSet|DaemonSet)$/m.test(d) && d.includes(PLUGIN_SELECTOR.split('=')[1]!));
+  if (!doc) throw new Error(`no node plugin workload in ${dir}`);
+  return [...doc.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!).sort();
 }
 
 /** Deploys `form` as pods (after taking down whatever host-process form the suite had up); returns the overlay dir. */
