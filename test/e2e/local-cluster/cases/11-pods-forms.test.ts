@@ -5,24 +5,29 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubectl } from '../lib/cluster';
 import { DRIVER_NAME, FORMS } from '../lib/deployment';
-import { PLUGIN_NAMESPACE, deletePods, deployPods, pluginPods, renderedImages } from '../lib/pods';
+import { type Installation, PLUGIN_NAMESPACE, installChart, installOverlay, pluginPods, renderedImages } from '../lib/pods';
 import { inNamespace, pvc } from '../lib/workloads';
 
-// Each overlay as pods: the driver image built from the Dockerfile and the sidecar images, started by kubelet
-// through containerd and runc. Runs after the host-process cases (it takes their form down first).
-describe.each(FORMS)('the %s overlay as pods (kubectl apply -k)', (form) => {
-  let overlay = '';
-  let deleted = false;
+const installs: [string, () => Promise<Installation>][] = [
+  ...FORMS.map((form): [string, () => Promise<Installation>] => [`the ${form} overlay (kubectl apply -k)`, () => installOverlay(form)]),
+  ['the chart (helm install)', installChart],
+];
+
+// Each overlay and the chart as pods: the driver image built from the Dockerfile and the sidecar images, started by
+// kubelet through containerd and runc. Runs after the host-process cases (it takes their form down first).
+describe.each(installs)('%s as pods', (_label, install) => {
+  let installed: Installation | undefined;
+  let removed = false;
   beforeAll(async () => {
-    overlay = await deployPods(form);
+    installed = await install();
   });
   afterAll(async () => {
-    if (!deleted && overlay) await deletePods(overlay);
+    if (!removed && installed) await installed.remove();
   });
 
   it('runs every container of the manifest, ready, from the images deploy/ names; the driver privileged', async () => {
     const [pod] = await pluginPods();
-    const expected = await renderedImages(overlay);
+    const expected = renderedImages(await installed!.rendered());
     expect(expected).toContain('ghcr.io/hostpath-csi/hostpath-csi:0.1.0');
     expect(expected).toContain('registry.k8s.io/sig-storage/livenessprobe:v2.19.0');
     expect(pod!.spec.containers.map((c) => c.image).sort()).toEqual(expected);
@@ -38,7 +43,7 @@ describe.each(FORMS)('the %s overlay as pods (kubectl apply -k)', (form) => {
   });
 
   it('provisions, mounts (Bidirectional propagation into the pod) and deletes a volume', () =>
-    inNamespace(`pods-${form}`, 240_000, async (ns) => {
+    inNamespace('pods-round-trip', 240_000, async (ns) => {
       await ns.create(pvc('data'));
       // A consumer first: the distributed form's StorageClass binds on first use.
       const written = await ns.run('writer', {
@@ -55,11 +60,11 @@ describe.each(FORMS)('the %s overlay as pods (kubectl apply -k)', (form) => {
       expect(existsSync(dataDir)).toBe(false);
     }));
 
-  it('kubectl delete -k leaves no pods, RBAC or CSIDriver, and keeps the state directory on the host', async () => {
+  it('removing it (kubectl delete -k, helm uninstall) leaves no pods, RBAC or CSIDriver, and keeps the state directory on the host', async () => {
     const rbac = ['get', 'clusterrole,clusterrolebinding,role,rolebinding', '-A', '-l', 'app.kubernetes.io/part-of=hostpath-csi', '-o', 'name'];
     expect((await kubectl(rbac)).trim()).not.toBe(''); // the selector finds what was deployed
-    await deletePods(overlay);
-    deleted = true;
+    await installed!.remove();
+    removed = true;
     expect((await kubectl(['get', 'namespace', PLUGIN_NAMESPACE, '--ignore-not-found', '-o', 'name'])).trim()).toBe('');
     expect((await kubectl(rbac)).trim()).toBe('');
     expect((await kubectl(['get', 'csidriver', DRIVER_NAME, '--ignore-not-found', '-o', 'name'])).trim()).toBe('');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, waitFor } from '../lib/cluster';
-import { PLUGIN_NAMESPACE, deletePods, deployPods, pluginPods, pluginPodsReady } from '../lib/pods';
+import { type Installation, PLUGIN_NAMESPACE, installOverlay, pluginPods, pluginPodsReady } from '../lib/pods';
 import { type CaseNamespace, inNamespace, pvc } from '../lib/workloads';
 
 const run = promisify(execFile);
@@ -27,12 +27,12 @@ const growsBeyond = (ns: CaseNamespace, than: number) => waitFor('the writer to 
 // the driver hangs. A mounted volume does not depend on the driver process; what must hold is that the new driver
 // adopts it (from its state) so that unpublish and delete still work.
 describe('the driver as a pod, under faults (single-node overlay)', () => {
-  let overlay = '';
+  let installed: Installation | undefined;
   beforeAll(async () => {
-    overlay = await deployPods('single-node');
+    installed = await installOverlay('single-node');
   });
   afterAll(async () => {
-    if (overlay) await deletePods(overlay);
+    if (installed) await installed.remove();
   });
 
   it('I/O goes on while the driver pod is deleted and while the driver hangs; the liveness probe restarts it; unpublish works after', () =>

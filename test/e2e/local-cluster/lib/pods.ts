@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
 import { DRIVER_NAME, type Form, undeploy } from './deployment';
@@ -59,25 +61,66 @@ export function pluginPodsReady(timeoutMs = 180_000): Promise<PluginPod[]> {
   }, timeoutMs, 1000);
 }
 
-/** The images of the node plugin's pod template as the overlay renders it (kubectl kustomize), sorted. */
-export async function renderedImages(dir: string): Promise<string[]> {
-  const rendered = await kubectl(['kustomize', dir]);
+/** The images of the node plugin's pod template in a rendering (multi-document YAML), sorted. */
+export function renderedImages(rendered: string): string[] {
   const doc = rendered.split(/^---$/m).find((d) => /^kind: (StatefulSet|DaemonSet)$/m.test(d) && d.includes(PLUGIN_SELECTOR.split('=')[1]!));
-  if (!doc) throw new Error(`no node plugin workload in ${dir}`);
+  if (!doc) throw new Error('no node plugin workload in the rendering');
   return [...doc.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!).sort();
 }
 
-/** Deploys `form` as pods (after taking down whatever host-process form the suite had up); returns the overlay dir. */
-export async function deployPods(form: Form): Promise<string> {
-  await undeploy();
-  const dir = await composeOverlay(form);
-  await kubectl(['apply', '-k', dir], undefined, 120_000);
+/** One way users deploy the node plugin: how to install it, what it rendered, how to remove it. */
+export interface Installation {
+  rendered(): Promise<string>;
+  remove(): Promise<void>;
+}
+
+async function pluginRegistered(): Promise<void> {
   await pluginPodsReady();
   await waitFor(`kubelet to register ${DRIVER_NAME} (CSINode)`, async () => {
     const node = await kubectlJson<{ spec: { drivers?: { name: string }[] | null } }>(['get', 'csinode', cluster.nodeName]);
     return (node.spec.drivers ?? []).some((d) => d.name === DRIVER_NAME);
   });
-  return dir;
+}
+
+/** `kubectl apply -k` of an overlay (composed as above); removed by `kubectl delete -k` of the same. */
+export async function installOverlay(form: Form): Promise<Installation> {
+  await undeploy();
+  const dir = await composeOverlay(form);
+  await kubectl(['apply', '-k', dir], undefined, 120_000);
+  await pluginRegistered();
+  return {
+    rendered: () => kubectl(['kustomize', dir]),
+    remove: () => deletePods(dir),
+  };
+}
+
+const run = promisify(execFile);
+const RELEASE = 'hostpath-csi';
+function helm(args: string[]): Promise<{ stdout: string }> {
+  return run(path.join(REPO, '.tools/bin/helm'), ['--kubeconfig', cluster.kubeconfig, '--namespace', PLUGIN_NAMESPACE, ...args], { timeout: 200_000, maxBuffer: 16 * 1024 * 1024 });
+}
+
+/**
+ * `helm install` of the chart with its defaults except where this cluster keeps kubelet and the state (values a
+ * user sets the same way), through pods/helm-post-render.sh (the bridge component); removed by `helm uninstall`.
+ */
+export async function installChart(): Promise<Installation> {
+  await undeploy();
+  await helm([
+    'install', RELEASE, path.join(REPO, 'deploy/helm/hostpath-csi'), '--create-namespace',
+    '--set', `kubeletDir=${cluster.kubeletDir}`, '--set', `dataDir=${cluster.stateDir}`,
+    '--post-renderer', path.join(REPO, 'test/e2e/local-cluster/pods/helm-post-render.sh'),
+  ]);
+  await pluginRegistered();
+  return {
+    rendered: async () => (await helm(['get', 'manifest', RELEASE])).stdout,
+    remove: async () => {
+      await helm(['uninstall', RELEASE, '--wait', '--timeout', '180s']);
+      // helm leaves the namespace --create-namespace made (it is not part of the release): as docs/kubernetes.md
+      // tells users, delete it by hand.
+      await kubectl(['delete', 'namespace', PLUGIN_NAMESPACE, '--ignore-not-found', '--wait=true', '--timeout=120s'], undefined, 130_000);
+    },
+  };
 }
 
 /** `kubectl delete -k` of the same overlay, waiting for every object to be gone. */
