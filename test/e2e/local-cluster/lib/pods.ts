@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
+import { REPO, cluster, kubectl, kubectlJson, toolEnv, waitFor } from './cluster';
 import { DRIVER_NAME, type Form, undeploy } from './deployment';
 
 /**
@@ -97,7 +97,7 @@ export async function installOverlay(form: Form): Promise<Installation> {
 const run = promisify(execFile);
 const RELEASE = 'hostpath-csi';
 function helm(args: string[]): Promise<{ stdout: string }> {
-  return run(path.join(REPO, '.tools/bin/helm'), ['--kubeconfig', cluster.kubeconfig, '--namespace', PLUGIN_NAMESPACE, ...args], { timeout: 200_000, maxBuffer: 16 * 1024 * 1024 });
+  return run(path.join(REPO, '.tools/bin/helm'), ['--kubeconfig', cluster.kubeconfig, '--namespace', PLUGIN_NAMESPACE, ...args], { timeout: 200_000, maxBuffer: 16 * 1024 * 1024, env: toolEnv });
 }
 
 /**
