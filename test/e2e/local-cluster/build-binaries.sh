@@ -2,7 +2,8 @@
 # Builds the binaries of the local-cluster e2e from the Go module proxy at pinned versions, into .tools/e2e/bin:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl   (k8s/go.mod, a wrapper module)
 #   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter, snapshot-controller  (the sidecars' own modules)
-#   hostpath-csi-registrar  (registrar/, a stand-in for node-driver-registrar; see versions.sh)
+#   hostpath-csi-registrar, hostpath-csi-livenessprobe  (registrar/, livenessprobe/: stand-ins for
+#   node-driver-registrar and livenessprobe; see versions.sh)
 # Each binary has a stamp (.tools/e2e/bin/.<name>.version: version + build flags); a binary whose stamp matches is
 # not rebuilt, and a rebuild after a lost .tools reuses Go's build cache.
 set -euo pipefail
@@ -70,13 +71,13 @@ build_sidecar() { # name module version cmd-dir
   echo "$stamp" > "$bin/.$name.version"
 }
 
-build_registrar() {
-  local src="$here/registrar" stamp
+build_standin() { # name source-dir: a stand-in of this repository (see versions.sh)
+  local name=$1 src="$here/$2" stamp
   stamp=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)
-  up_to_date hostpath-csi-registrar "$stamp" && return
-  echo "building hostpath-csi-registrar"
-  (cd "$src" && go build -ldflags "-s -w" -o "$bin/hostpath-csi-registrar" .)
-  echo "$stamp" > "$bin/.hostpath-csi-registrar.version"
+  up_to_date "$name" "$stamp" && return
+  echo "building $name"
+  (cd "$src" && go build -ldflags "-s -w" -o "$bin/$name" .)
+  echo "$stamp" > "$bin/.$name.version"
 }
 
 # The snapshot CRDs and the snapshot-controller's RBAC and Deployment, from the module at the csi-snapshotter
@@ -104,5 +105,6 @@ build_sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8 
   cmd/csi-snapshotter
 build_sidecar snapshot-controller github.com/kubernetes-csi/external-snapshotter/v8 "$snapshotter_version" \
   cmd/snapshot-controller
-build_registrar
+build_standin hostpath-csi-registrar registrar
+build_standin hostpath-csi-livenessprobe livenessprobe
 copy_snapshot_manifests "$snapshotter_version"

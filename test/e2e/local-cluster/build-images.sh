@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Builds the two container images the local-cluster e2e needs, without a registry or a container builder, as OCI
-# image archives in .tools/e2e/images (up.sh imports them with `ctr -n k8s.io images import`):
+# Builds the container images the local-cluster e2e needs, without a registry or a container builder, as OCI
+# image archives in .tools/e2e/images, each with a .ref file naming it (up.sh imports them with
+# `ctr -n k8s.io images import` and pins them):
 #   pause.tar    localhost/hostpath-csi-e2e/pause   Kubernetes' own pause.c (from the k8s.io/kubernetes module at
 #                                                   the pinned version), compiled static with gcc
 #   busybox.tar  localhost/hostpath-csi-e2e/busybox Debian's busybox-static, with a link for every applet
+#   <sidecar>.tar  registry.k8s.io/sig-storage/<sidecar>:<tag deploy/ pins>  the static binary build-binaries.sh
+#                  made, alone (plus an empty /tmp), as upstream's distroless-static images hold it; tagged exactly
+#                  as the manifests name them so their `imagePullPolicy: IfNotPresent` finds them. The registrar and
+#                  livenessprobe images hold this repository's stand-ins under the upstream names, and csi-resizer
+#                  holds v2.2.0 under the v2.2.1 tag (versions.sh says why).
+#   snapshot-controller.tar  tagged as the snapshot-controller Deployment of the pinned external-snapshotter names it
 # Layers are reproducible (sorted, mtime 0, owner 0): the same inputs give the same digests. A stamp over the
 # inputs skips the build when nothing changed.
 set -euo pipefail
@@ -18,8 +25,28 @@ pause_src=$(cd "$here/k8s" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kub
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c
 mkdir -p "$out"
 
-stamp=$(cat "$0" "$busybox" "$pause_src" | sha256sum | cut -c1-16)
-if [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ] && [ -f "$out/pause.tar" ] && [ -f "$out/busybox.tar" ]; then
+bin="$root/.tools/e2e/bin"
+# image name -> binary in .tools/e2e/bin and the tag the manifests pin
+sidecars=(
+  "csi-provisioner csi-provisioner $(sidecar_version csi-provisioner)"
+  "csi-attacher csi-attacher $(sidecar_version csi-attacher)"
+  "csi-resizer csi-resizer $(sidecar_version csi-resizer)"
+  "csi-snapshotter csi-snapshotter $(sidecar_version csi-snapshotter)"
+  "csi-node-driver-registrar hostpath-csi-registrar $(sidecar_version csi-node-driver-registrar)"
+  "livenessprobe hostpath-csi-livenessprobe $(sidecar_version livenessprobe)"
+  "snapshot-controller snapshot-controller $(sed -n 's#.*image: registry\.k8s\.io/sig-storage/snapshot-controller:##p' \
+    "$root/.tools/e2e/snapshot-controller/setup-snapshot-controller.yaml")"
+)
+
+stamp=$( (cat "$0" "$busybox" "$pause_src"; printf '%s\n' "${sidecars[@]}"
+  for s in "${sidecars[@]}"; do read -r _ b _ <<< "$s"; cat "$bin/$b"; done) | sha256sum | cut -c1-16)
+all_built() {
+  local name
+  for name in pause busybox $(printf '%s\n' "${sidecars[@]}" | cut -d' ' -f1); do
+    [ -f "$out/$name.tar" ] && [ -f "$out/$name.ref" ] || return 1
+  done
+}
+if [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ] && all_built; then
   exit 0
 fi
 
@@ -54,6 +81,7 @@ oci_archive() { # name image-ref rootfs-dir entrypoint-json
   echo '{"imageLayoutVersion":"1.0.0"}' > "$layout/oci-layout"
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$layout" -cf "$out/$name.tar.tmp" .
   mv "$out/$name.tar.tmp" "$out/$name.tar"
+  echo "$ref" > "$out/$name.ref"
   echo "built $ref ($out/$name.tar)"
 }
 
@@ -67,5 +95,13 @@ for applet in $("$busybox" --list); do
 done
 chmod 1777 "$work/busybox-root/tmp"
 oci_archive busybox "$TEST_IMAGE" "$work/busybox-root" '["/bin/sh"]'
+
+for s in "${sidecars[@]}"; do
+  read -r image binary tag <<< "$s"
+  [ -n "$tag" ] || { echo "no tag for $image" >&2; exit 1; }
+  rm -rf "$work/sidecar-root" && mkdir -p "$work/sidecar-root/tmp" && chmod 1777 "$work/sidecar-root/tmp"
+  install -m 0755 "$bin/$binary" "$work/sidecar-root/$binary"
+  oci_archive "$image" "registry.k8s.io/sig-storage/$image:$tag" "$work/sidecar-root" "[\"/$binary\"]"
+done
 
 echo "$stamp" > "$out/.stamp"

@@ -178,13 +178,22 @@ EOF
   start_process containerd env PATH="$E2E_DEBIAN/usr/bin:$PATH" \
     "$E2E_DEBIAN/usr/bin/containerd" --config "$dir/config.toml"
   wait_for 30 containerd ctr version
-  local image
-  for image in pause busybox; do
-    ctr -n k8s.io images import "$E2E_REPO/.tools/e2e/images/$image.tar" >/dev/null
+  # Every image build-images.sh made (pause, busybox, the sidecars under the names deploy/ gives them), and the
+  # driver image if scripts/build-image.sh has built it (docker save tags it as the manifests name it). Pinned, so
+  # kubelet's image garbage collection never removes them (nothing could pull them back).
+  local archive ref
+  for archive in "$E2E_REPO"/.tools/e2e/images/*.tar; do
+    ref=$(cat "${archive%.tar}.ref")
+    ctr -n k8s.io images import "$archive" >/dev/null
+    ctr -n k8s.io images label "$ref" io.cri-containerd.pinned=pinned >/dev/null
   done
-  # Pinned, so kubelet's image garbage collection never removes them (nothing could pull them back).
-  ctr -n k8s.io images label "$PAUSE_IMAGE" io.cri-containerd.pinned=pinned >/dev/null
-  ctr -n k8s.io images label "$TEST_IMAGE" io.cri-containerd.pinned=pinned >/dev/null
+  archive="$E2E_REPO/.tools/image/hostpath-csi-image.tar"
+  if [ -f "$archive" ]; then
+    ctr -n k8s.io images import "$archive" >/dev/null
+    for ref in $(ctr -n k8s.io images ls -q | grep '^ghcr\.io/hostpath-csi/'); do
+      ctr -n k8s.io images label "$ref" io.cri-containerd.pinned=pinned >/dev/null
+    done
+  fi
 }
 
 ctr() {

@@ -7,9 +7,12 @@ K8S_VERSION=v1.36.3
 # - csi-resizer v2.2.1 is not served (only v2.2.0 and v2.3.0 are): the e2e builds v2.2.0, the same minor.
 # - node-driver-registrar and livenessprobe cannot be served at all: their go.mod says
 #   `module github.com/kubernetes-csi/node-driver-registrar` (no /v2) while their tags are v2.x, which Go modules
-#   reject. registrar/ is a stand-in with the same flags and the same kubelet plugin-registration protocol; the
-#   livenessprobe is not run (it only answers the kubelet's liveness probe of the driver pod, and here the driver is
-#   a host process, not a pod).
+#   reject. registrar/ is a stand-in with the same flags and the same kubelet plugin-registration protocol, and
+#   livenessprobe/ one with the same flags that answers /healthz by a CSI Probe over the driver socket.
+#   build-images.sh puts each into an image under the upstream name and the tag deploy/ pins.
+# The snapshot-controller Deployment of external-snapshotter at the pinned csi-snapshotter version names
+# snapshot-controller:v8.5.0 (upstream's file lags its tag): build-images.sh tags the v8.6.0 build so, so that
+# Deployment applies unmodified.
 RESIZER_BUILD_VERSION=v2.2.0
 
 # sidecar_version IMAGE-NAME: the tag deploy/kubernetes pins for registry.k8s.io/sig-storage/IMAGE-NAME. Fails if

@@ -59,13 +59,25 @@ export class KubectlError extends Error {
   }
 }
 
+/**
+ * kubectl's discovery cache and helm's files under the run's root (teardown removes it), also when the suite is run
+ * without run.sh (which exports KUBECACHEDIR): never ~/.kube, ~/.cache/helm or ~/.config/helm.
+ */
+export const toolEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  KUBECACHEDIR: path.join(cluster.root, 'kube-cache'),
+  HELM_CACHE_HOME: path.join(cluster.root, 'helm', 'cache'),
+  HELM_CONFIG_HOME: path.join(cluster.root, 'helm', 'config'),
+  HELM_DATA_HOME: path.join(cluster.root, 'helm', 'data'),
+};
+
 /** Runs kubectl as the cluster admin; resolves with stdout, rejects with KubectlError carrying stderr. */
 export function kubectl(args: readonly string[], input?: string, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       path.join(cluster.bin, 'kubectl'),
       ['--kubeconfig', cluster.kubeconfig, ...args],
-      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: toolEnv },
       (err, stdout, stderr) => (err ? reject(new KubectlError(args, `${stderr}${stdout}`)) : resolve(stdout)),
     );
     if (input !== undefined) child.stdin!.end(input);
