@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App } from './app';
 import { ConfigError, parseCommand } from './config';
-import { createRootLogger } from './log';
+import { createRootLogger, cycleLevelOnSignal } from './log';
 import { StateDirLockedError } from './os/state-lock';
 
 async function main(): Promise<number> {
@@ -20,6 +20,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createRootLogger(command.config.logLevel, command.config.logFormat);
+  cycleLevelOnSignal(log, command.config.logLevel);
   const app = new App(command.config, log);
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
