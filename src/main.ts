@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { App } from './app';
+import { inspectMain } from './cli/bin';
 import { ConfigError, parseCommand } from './config';
 import { createRootLogger, cycleLevelOnSignal } from './log';
 import { StateDirLockedError } from './os/state-lock';
@@ -54,14 +55,19 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Let pino's async destination drain, then exit even if a stray handle lingers.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (err: unknown) => {
-    process.stderr.write(`hostpath-csi: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+// `hostpath-csi inspect ...` reads state and exits by itself; everything else runs the driver.
+if (process.argv[2] === 'inspect') {
+  inspectMain(process.argv.slice(3));
+} else {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+      // Let pino's async destination drain, then exit even if a stray handle lingers.
+      setTimeout(() => process.exit(code), 100).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`hostpath-csi: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
