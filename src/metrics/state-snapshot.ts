@@ -1,7 +1,6 @@
 import type { LoopDevices } from '../os/loop';
 import type { NodeDeps } from '../node/node-deps';
 import type { RecordStore } from '../state/record-store';
-import { reservedBytes } from '../volumes/reservations';
 import type { ControllerDeps } from '../volumes/controller-deps';
 import { VOLUME_KINDS, type VolumeKind } from '../volumes/model';
 
@@ -56,19 +55,21 @@ function byPhase<T extends { id: string; phase: string }>(store: RecordStore<T>,
  */
 async function bytesPerKind(c: ControllerDeps): Promise<StateSnapshot['bytes']> {
   const live = [...c.catalog.volumes.values()].filter((v) => v.phase !== 'deleting');
-  const [fs, reserved] = await Promise.all([c.statFs(c.layout.volumesDir).catch(() => null), reservedBytes(c)]);
-  const hostFree = fs && fs.availableBytes > reserved ? fs.availableBytes - reserved : 0n;
-  const out: StateSnapshot['bytes'] = [];
+  const fs = await c.statFs(c.layout.volumesDir).catch(() => null);
+  const perKind: { kind: VolumeKind; provisioned: bigint; promised: bigint; supported: boolean }[] = [];
   for (const kind of VOLUME_KINDS) {
     const backend = c.backends.get(kind);
     if (!backend) continue;
     const ofKind = live.filter((v) => v.kind === kind);
+    // As GetCapacity counts it (src/volumes/reservations.ts): a volume whose use cannot be read is wholly promised.
     const promisedEach = await Promise.all(ofKind.map((v) => backend.unusedReservation(v).catch(() => BigInt(v.capacityBytes))));
     const provisioned = ofKind.reduce((sum, v) => sum + BigInt(v.capacityBytes), 0n);
-    const promised = promisedEach.reduce((a, b) => a + b, 0n);
-    out.push({ kind, provisioned, promised, used: kind === 'dir' ? null : provisioned - promised, free: backend.unsupportedReason() === null ? hostFree : 0n });
+    perKind.push({ kind, provisioned, promised: promisedEach.reduce((a, b) => a + b, 0n), supported: backend.unsupportedReason() === null });
   }
-  return out;
+  // GetCapacity's free space, from the same promises rather than a second statfs of every volume.
+  const reserved = perKind.reduce((sum, k) => sum + k.promised, 0n);
+  const hostFree = fs && fs.availableBytes > reserved ? fs.availableBytes - reserved : 0n;
+  return perKind.map((k) => ({ kind: k.kind, provisioned: k.provisioned, promised: k.promised, used: k.kind === 'dir' ? null : k.provisioned - k.promised, free: k.supported ? hostFree : 0n }));
 }
 
 async function stateFsOf(sources: MetricsSources): Promise<StateSnapshot['stateFs']> {
