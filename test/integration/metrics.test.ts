@@ -1,10 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, codeOf } from '../helpers/csi-client';
 import { createSnapshot, createVolume, DataScratch, deleteVolume, MiB, stageAndPublish, unpublishAndUnstage } from '../helpers/data';
-import { isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/driver-process';
+import { exists, isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/driver-process';
 
 const scratch = new DataScratch();
 
@@ -135,5 +136,21 @@ describe('metrics off by default', () => {
     const d = await scratch.start({ root: await scratch.dir() });
     expect(d.logLines().some((l) => l['msg'] === 'metrics server listening')).toBe(false);
     expect((await d.stop()).code).toBe(0);
+  });
+});
+
+describe('metrics address in use', () => {
+  it('start-up fails with status 1 naming the address, before the CSI socket is bound', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const d = scratch.spawn({ root: await scratch.dir(), extraArgs: [`--metrics-address=127.0.0.1:${port}`] });
+      expect((await d.exited).code).toBe(1);
+      expect(d.logLines().find((l) => l['msg'] === 'start-up failed')?.['err']).toMatchObject({ code: 'EADDRINUSE', port });
+      expect(await exists(d.socketPath)).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
