@@ -93,7 +93,7 @@ export function readPackageVersion(): string {
 
 export function usage(): string {
   const lines = FLAGS.map((f) => `  --${f.name.padEnd(22)} ${f.help} [env ${f.env}; default ${JSON.stringify(f.fallback())}]`);
-  return ['Usage: hostpath-csi [flags]', '', ...lines, '  --version                print the version and exit', '  --help                   print this help and exit'].join('\n');
+  return ['Usage: hostpath-csi [flags]', '       hostpath-csi inspect <command> ...   read-only look at the state directory (inspect --help)', '', ...lines, '  --version                print the version and exit', '  --help                   print this help and exit'].join('\n');
 }
 
 /** Parses argv (without node and script) and the environment into a command. Throws ConfigError. */
