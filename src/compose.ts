@@ -1,0 +1,151 @@
+/**
+ * The one composition root: builds the whole driver (controller and node dependencies, every volume kind) from a
+ * Config and a Host. src/app.ts composes it over the real host (systemHost); the unit tests compose it over fakes of
+ * the same interfaces (test/helpers/fakes.ts), so both run the same wiring and the same start-up (loadState).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config';
+import type { Logger } from './log';
+import { reattachStagedLoops } from './node/block';
+import { remountStagedImages } from './node/image';
+import type { NodeDeps } from './node/node-deps';
+import type { TreeCopier } from './os/copy';
+import { CpTreeCopier } from './os/copy';
+import { systemDeviceOf, type DeviceOf } from './os/device';
+import type { CommandRunner } from './os/exec';
+import { SystemFilesystems, type Filesystems } from './os/filesystem';
+import { systemStatFs, type StatFs } from './os/fs-stats';
+import { SystemLoopDevices, type LoopDevices } from './os/loop';
+import { SystemMounter, type Mounter } from './os/mount';
+import { XfsQuotaTool, type ProjectQuotas } from './os/project-quota';
+import { Trash } from './os/trash';
+import { SnapshotCatalog } from './snapshots/catalog';
+import { reconcileSnapshots } from './snapshots/reconcile';
+import { DirSyncer } from './state/dir-sync';
+import { KeyedLocks } from './state/locks';
+import { RecordStore } from './state/record-store';
+import { SpaceReserve } from './state/space-reserve';
+import type { VolumeBackend } from './volumes/backend';
+import { BlockBackend } from './volumes/block-backend';
+import { VolumeCatalog } from './volumes/catalog';
+import type { ControllerDeps } from './volumes/controller-deps';
+import { DirBackend } from './volumes/dir-backend';
+import { ImageBackend } from './volumes/image-backend';
+import { StateLayout } from './volumes/layout';
+import { expandVolume } from './volumes/lifecycle';
+import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
+import { QuotaBackend } from './volumes/quota-backend';
+import { reconcileController } from './volumes/reconcile';
+
+/** The host as the driver sees it: every tool behind an interface (src/os), real in production, fakes in unit tests. */
+export interface Host {
+  readonly statFs: StatFs;
+  readonly deviceOf: DeviceOf;
+  readonly copier: TreeCopier;
+  readonly loops: LoopDevices;
+  readonly mounter: Mounter;
+  readonly filesystems: Filesystems;
+  readonly projectQuotas: ProjectQuotas;
+}
+
+/** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
+export function systemHost(runCommand: CommandRunner): Host {
+  return {
+    statFs: systemStatFs,
+    deviceOf: systemDeviceOf,
+    copier: new CpTreeCopier(runCommand),
+    loops: new SystemLoopDevices(runCommand),
+    mounter: new SystemMounter(runCommand),
+    filesystems: new SystemFilesystems(runCommand),
+    projectQuotas: new XfsQuotaTool(runCommand),
+  };
+}
+
+export interface ComposeOptions {
+  readonly log: Logger;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+  /** False leaves the record stores without the space reserve (unit tests that do not exercise a full disk). */
+  readonly spaceReserve?: boolean;
+}
+
+/** The driver's parts; `controller` / `node` are null when --mode leaves that role to another process. */
+export interface Driver {
+  readonly config: Config;
+  readonly host: Host;
+  readonly layout: StateLayout;
+  readonly reserve: SpaceReserve;
+  readonly quota: QuotaBackend;
+  readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  readonly controller: ControllerDeps | null;
+  readonly node: NodeDeps | null;
+}
+
+export function compose(config: Config, host: Host, options: ComposeOptions): Driver {
+  const { log } = options;
+  const layout = new StateLayout(config.stateDir);
+  const syncer = new DirSyncer();
+  const reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
+  const storeReserve = options.spaceReserve === false ? null : reserve;
+  const locks = new KeyedLocks();
+  const quota = new QuotaBackend(layout, host.statFs, host.copier, host.projectQuotas);
+  const backends = new Map<VolumeKind, VolumeBackend>([
+    ['dir', new DirBackend(layout, host.statFs, host.copier)],
+    ['block', new BlockBackend(layout, host.loops, host.copier)],
+    ['quota', quota],
+    ['image', new ImageBackend(layout, host.loops, host.copier, host.filesystems, host.mounter, host.statFs)],
+  ]);
+  const controller: ControllerDeps | null =
+    config.mode !== 'node'
+      ? {
+          config,
+          layout,
+          catalog: new VolumeCatalog(layout, syncer, storeReserve),
+          snapshots: new SnapshotCatalog(layout, syncer, storeReserve),
+          backends,
+          locks,
+          statFs: host.statFs,
+          now: options.now ?? (() => new Date()),
+          newId: options.newId ?? randomUUID,
+          trash: new Trash(layout.trashDir, log),
+        }
+      : null;
+  const node: NodeDeps | null =
+    config.mode !== 'controller'
+      ? {
+          config,
+          layout,
+          backends,
+          filesystems: host.filesystems,
+          growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,
+          locks,
+          mounter: host.mounter,
+          loops: host.loops,
+          statFs: host.statFs,
+          deviceOf: host.deviceOf,
+          nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, storeReserve),
+        }
+      : null;
+  return { config, host, layout, reserve, quota, backends, controller, node };
+}
+
+/**
+ * Start-up's state work, in order: controller records loaded (quota project IDs adopted before any create can take
+ * one), reconciled, then the node's records loaded and its loop devices and image mounts put back.
+ */
+export async function loadState(driver: Driver, log: Logger): Promise<void> {
+  const { controller, node } = driver;
+  if (controller) {
+    await controller.catalog.load(log);
+    driver.quota.projectIds.adopt([...controller.catalog.volumes.values()].map((v) => v.projectId));
+    await controller.snapshots.load(log);
+    await reconcileController(controller, log);
+    await reconcileSnapshots(controller, log);
+  }
+  if (node) {
+    await node.nodeRecords.load(log);
+    const reattached = await reattachStagedLoops(node, log);
+    const remounted = await remountStagedImages(node, log);
+    log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
+  }
+}
