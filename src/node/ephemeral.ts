@@ -1,5 +1,4 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import type { Capability } from '../validate/capability';
@@ -24,7 +23,7 @@ export interface EphemeralPublishCommand {
 }
 
 export function ephemeralDir(deps: NodeDeps, volumeId: string): string {
-  return path.join(deps.layout.root, 'ephemeral', volumeId);
+  return deps.layout.ephemeralDataDir(volumeId);
 }
 
 /**
