@@ -6,18 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
 import type { Logger } from './log';
+import { buildKinds } from './kinds/registry';
+import type { QuotaBackend } from './kinds/quota/controller';
 import { reattachStagedLoops } from './node/block';
-import { remountStagedImages } from './node/image';
 import type { NodeDeps } from './node/node-deps';
-import type { TreeCopier } from './os/copy';
-import { CpTreeCopier } from './os/copy';
-import { systemDeviceOf, type DeviceOf } from './os/device';
-import type { CommandRunner } from './os/exec';
-import { SystemFilesystems, type Filesystems } from './os/filesystem';
-import { systemStatFs, type StatFs } from './os/fs-stats';
-import { SystemLoopDevices, type LoopDevices } from './os/loop';
-import { SystemMounter, type Mounter } from './os/mount';
-import { XfsQuotaTool, type ProjectQuotas } from './os/project-quota';
+import type { NodeKindHalf } from './node/node-kind';
+import type { Host } from './os/host';
 import { Trash } from './os/trash';
 import { SnapshotCatalog } from './snapshots/catalog';
 import { reconcileSnapshots } from './snapshots/reconcile';
@@ -26,40 +20,14 @@ import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
 import { SpaceReserve } from './state/space-reserve';
 import type { VolumeBackend } from './volumes/backend';
-import { BlockBackend } from './volumes/block-backend';
 import { VolumeCatalog } from './volumes/catalog';
 import type { ControllerDeps } from './volumes/controller-deps';
-import { DirBackend } from './volumes/dir-backend';
-import { ImageBackend } from './volumes/image-backend';
 import { StateLayout } from './volumes/layout';
 import { expandVolume } from './volumes/lifecycle';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
-import { QuotaBackend } from './volumes/quota-backend';
 import { reconcileController } from './volumes/reconcile';
 
-/** The host as the driver sees it: every tool behind an interface (src/os), real in production, fakes in unit tests. */
-export interface Host {
-  readonly statFs: StatFs;
-  readonly deviceOf: DeviceOf;
-  readonly copier: TreeCopier;
-  readonly loops: LoopDevices;
-  readonly mounter: Mounter;
-  readonly filesystems: Filesystems;
-  readonly projectQuotas: ProjectQuotas;
-}
-
-/** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
-export function systemHost(runCommand: CommandRunner): Host {
-  return {
-    statFs: systemStatFs,
-    deviceOf: systemDeviceOf,
-    copier: new CpTreeCopier(runCommand),
-    loops: new SystemLoopDevices(runCommand),
-    mounter: new SystemMounter(runCommand),
-    filesystems: new SystemFilesystems(runCommand),
-    projectQuotas: new XfsQuotaTool(runCommand),
-  };
-}
+export { systemHost, type Host } from './os/host';
 
 export interface ComposeOptions {
   readonly log: Logger;
@@ -88,13 +56,9 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
   const reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
   const storeReserve = options.spaceReserve === false ? null : reserve;
   const locks = new KeyedLocks();
-  const quota = new QuotaBackend(layout, host.statFs, host.copier, host.projectQuotas);
-  const backends = new Map<VolumeKind, VolumeBackend>([
-    ['dir', new DirBackend(layout, host.statFs, host.copier)],
-    ['block', new BlockBackend(layout, host.loops, host.copier)],
-    ['quota', quota],
-    ['image', new ImageBackend(layout, host.loops, host.copier, host.filesystems, host.mounter, host.statFs)],
-  ]);
+  const { slices, quota } = buildKinds(layout, host);
+  const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
+  const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
   const controller: ControllerDeps | null =
     config.mode !== 'node'
       ? {
@@ -116,6 +80,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           config,
           layout,
           backends,
+          nodeKinds,
           filesystems: host.filesystems,
           growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,
           locks,
@@ -131,7 +96,8 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
 
 /**
  * Start-up's state work, in order: controller records loaded (quota project IDs adopted before any create can take
- * one), reconciled, then the node's records loaded and its loop devices and image mounts put back.
+ * one), reconciled, then the node's records loaded, its loop devices put back, then what each kind restores (an
+ * image volume's staging mount).
  */
 export async function loadState(driver: Driver, log: Logger): Promise<void> {
   const { controller, node } = driver;
@@ -145,7 +111,8 @@ export async function loadState(driver: Driver, log: Logger): Promise<void> {
   if (node) {
     await node.nodeRecords.load(log);
     const reattached = await reattachStagedLoops(node, log);
-    const remounted = await remountStagedImages(node, log);
+    let remounted = 0;
+    for (const half of node.nodeKinds.values()) remounted += (await half.restoreStaged?.(node, log)) ?? 0;
     log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
   }
 }

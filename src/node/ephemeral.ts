@@ -3,7 +3,7 @@ import { AlreadyExistsError, FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import type { Capability } from '../validate/capability';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
-import { dirUsage } from '../volumes/dir-backend';
+import { dirUsage } from '../kinds/dir/controller';
 import type { NodeVolumeRecord } from '../volumes/model';
 import { confineToAllowedRoot } from './confine';
 import { mountStateAt } from './mounts';

@@ -1,4 +1,3 @@
-import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
 import type { Trash } from '../os/trash';
@@ -24,11 +23,7 @@ export interface ControllerDeps {
   readonly trash: Trash;
 }
 
-export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {
-  const backend = deps.backends.get(kind);
-  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
-  return backend;
-}
+export { backendFor } from './backend';
 
 export const volumeLockKey = (id: string): string => `volume:${id}`;
 export const volumeNameLockKey = (name: string): string => `volume-name:${name}`;

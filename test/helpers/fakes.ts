@@ -36,7 +36,7 @@ import { controllerHandlers } from '../../src/services/controller';
 import { nodeHandlers } from '../../src/services/node';
 import type { AccessMode } from '../../src/validate/capability';
 import type { ControllerDeps } from '../../src/volumes/controller-deps';
-import { QuotaBackend } from '../../src/volumes/quota-backend';
+import { QuotaBackend } from '../../src/kinds/quota/controller';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';

@@ -1,9 +1,9 @@
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import type { TreeCopier } from '../os/copy';
 import type { LoopDevices } from '../os/loop';
-import type { VolumeUsage } from './backend';
-import type { StateLayout } from './layout';
-import type { VolumeRecord } from './model';
+import type { VolumeUsage } from '../volumes/backend';
+import type { StateLayout } from '../volumes/layout';
+import type { VolumeRecord } from '../volumes/model';
 
 /**
  * What raw block volumes and image volumes share: a sparse file of exactly the volume's capacity

@@ -1,10 +1,10 @@
 import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { TreeCopier } from '../os/copy';
-import type { StatFs } from '../os/fs-stats';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import type { StateLayout } from './layout';
-import type { VolumeRecord } from './model';
+import type { TreeCopier } from '../../os/copy';
+import type { StatFs } from '../../os/fs-stats';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import type { StateLayout } from '../../volumes/layout';
+import type { VolumeRecord } from '../../volumes/model';
 
 /**
  * A volume is a plain directory. Nothing enforces its size: capacity is what was asked for, usage is what a walk of

@@ -1,14 +1,14 @@
-import { InternalError } from '../errors';
+import { InternalError } from '../../errors';
 import { lstat } from 'node:fs/promises';
-import type { TreeCopier } from '../os/copy';
-import type { Filesystems } from '../os/filesystem';
-import type { StatFs } from '../os/fs-stats';
-import type { LoopDevices } from '../os/loop';
-import type { Mounter } from '../os/mount';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import { SparseImageBackend } from './sparse-image';
-import type { StateLayout } from './layout';
-import type { ImageFsType, VolumeRecord } from './model';
+import type { TreeCopier } from '../../os/copy';
+import type { Filesystems } from '../../os/filesystem';
+import type { StatFs } from '../../os/fs-stats';
+import type { LoopDevices } from '../../os/loop';
+import type { Mounter } from '../../os/mount';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import { SparseImageBackend } from '../sparse-image';
+import type { StateLayout } from '../../volumes/layout';
+import type { ImageFsType, VolumeRecord } from '../../volumes/model';
 
 /**
  * A filesystem volume kept in a sparse image of exactly its capacity (volumes/<id>/disk.img) holding a filesystem
