@@ -13,7 +13,7 @@ import type { NodeDeps } from './node/node-deps';
 import type { NodeKindHalf } from './node/node-kind';
 import type { Host } from './os/host';
 import { Trash } from './os/trash';
-import { SnapshotCatalog } from './snapshots/catalog';
+import { SnapshotCatalog, type SnapshotDeps } from './snapshots/catalog';
 import { reconcileSnapshots } from './snapshots/reconcile';
 import { DirSyncer } from './state/dir-sync';
 import { KeyedLocks } from './state/locks';
@@ -21,7 +21,6 @@ import { RecordStore } from './state/record-store';
 import { SpaceReserve } from './state/space-reserve';
 import type { VolumeBackend } from './volumes/backend';
 import { VolumeCatalog } from './volumes/catalog';
-import type { ControllerDeps } from './volumes/controller-deps';
 import { StateLayout } from './volumes/layout';
 import { expandVolume } from './volumes/lifecycle';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
@@ -45,7 +44,7 @@ export interface Driver {
   readonly reserve: SpaceReserve;
   readonly quota: QuotaBackend;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
-  readonly controller: ControllerDeps | null;
+  readonly controller: SnapshotDeps | null;
   readonly node: NodeDeps | null;
 }
 
@@ -59,7 +58,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
   const { slices, quota } = buildKinds(layout, host);
   const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
   const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
-  const controller: ControllerDeps | null =
+  const controller: SnapshotDeps | null =
     config.mode !== 'node'
       ? {
           config,

@@ -7,7 +7,7 @@ import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
-import type { SizeRange } from '../validate/capacity';
+import type { SizeRange } from '../domain/size-range';
 import { findQuarantined, quarantinedError, readRecordFile, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
 import type { StateLayout } from '../volumes/layout';

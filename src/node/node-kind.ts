@@ -1,5 +1,5 @@
 import type { Logger } from '../log';
-import type { Capability } from '../validate/capability';
+import type { Capability } from '../domain/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import type { NodeDeps } from './node-deps';
 

@@ -1,18 +1,16 @@
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
 import { readRecordFile } from '../state/record-store';
-import type { Capability } from '../validate/capability';
+import type { Capability } from '../domain/capability';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
 import { detachLoops } from './block';
 import { confineToAllowedRoot } from './confine';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeKindOf, nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import type { StageCommand } from '../domain/commands';
 
-export interface StageCommand {
-  volumeId: string;
-  stagingPath: string;
-  capability: Capability;
-}
+export type { StageCommand } from '../domain/commands';
+
 
 export function checkAccessType(vol: VolumeRecord, cap: Capability): void {
   if (cap.accessType !== vol.accessType) {

@@ -5,7 +5,7 @@ import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { ephemeralStats } from './ephemeral';
 import { mountStateAt } from './mounts';
 import type { Logger } from '../log';
-import type { SizeRange } from '../validate/capacity';
+import type { SizeRange } from '../domain/size-range';
 import { backendFor, loadVolume, nodeKindOf, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
 /**

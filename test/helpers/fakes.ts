@@ -35,11 +35,11 @@ import type { BindOptions, MountEntry, Mounter } from '../../src/os/mount';
 import { controllerHandlers } from '../../src/services/controller';
 import { nodeHandlers } from '../../src/services/node';
 import type { AccessMode } from '../../src/validate/capability';
-import type { ControllerDeps } from '../../src/volumes/controller-deps';
 import { QuotaBackend } from '../../src/kinds/quota/controller';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';
+import type { SnapshotDeps } from '../../src/snapshots/catalog';
 
 export const GiB = 1024n ** 3n;
 export const MiB = 1024n ** 2n;
@@ -229,7 +229,7 @@ export interface TestDriver {
   quotas: FakeProjectQuotas;
   /** Its support starts as "XFS with prjquota at the state dir"; tests switch it off with setSupport. */
   quota: QuotaBackend;
-  controllerDeps: ControllerDeps;
+  controllerDeps: SnapshotDeps;
   nodeDeps: NodeDeps;
   controller: ControllerHandlers;
   node: NodeHandlers;

@@ -2,7 +2,7 @@ import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { FailedPreconditionError, InvalidArgumentError } from '../../errors';
 import type { Logger } from '../../log';
 import { FilesystemDamagedError, OnlineGrowRefusedError } from '../../os/filesystem';
-import type { Capability } from '../../validate/capability';
+import type { Capability } from '../../domain/capability';
 import { fsTypeOf } from './controller';
 import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
 import { currentLoop, detachLoops, ensureLoop } from '../../node/block';
