@@ -1,10 +1,11 @@
-import { InvalidArgumentError, OutOfRangeError } from '../errors';
+import { InvalidArgumentError } from '../errors';
 import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand, type NodePublishCommand as PublishCommand, type StageCommand } from '../domain/commands';
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
 import { parseCapability } from './capability';
 import { requireField, validateHostPath, validateObjectId } from './fields';
 import { parseQuantity } from './quantity';
+import { refuseAboveMax } from '../domain/size-range';
 
 /** The settings node requests are checked against (src/config.ts Config has them; not imported, so no cycle). */
 export interface NodeRequestLimits {
@@ -44,9 +45,7 @@ function ephemeralSize(text: string | undefined, config: NodeRequestLimits): big
   if (text === undefined || text === '') return config.defaultVolumeSize;
   const bytes = parseQuantity(text);
   if (bytes === null || bytes === 0n) throw new InvalidArgumentError(`volume attribute size ${JSON.stringify(text.slice(0, 64))} is not a positive quantity like 256Mi`);
-  if (config.maxVolumeSize !== null && bytes > config.maxVolumeSize) {
-    throw new OutOfRangeError(`inline volume size ${bytes} is more than the maximum volume size ${config.maxVolumeSize}`);
-  }
+  refuseAboveMax(bytes, config.maxVolumeSize, `inline volume size ${bytes}`);
   return bytes;
 }
 

@@ -1,7 +1,7 @@
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError, ResourceExhaustedError } from '../errors';
 import type { Logger } from '../log';
 import type { AccessType, Capability } from '../domain/capability';
-import { chooseCapacity, sizeFits, type SizeRange } from '../domain/size-range';
+import { chooseCapacity, refuseAboveMax, sizeFits, type SizeRange } from '../domain/size-range';
 import { chooseKind, kindFor } from '../domain/kind-choice';
 import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
 import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
@@ -238,9 +238,7 @@ export async function expandVolume(deps: ControllerDeps, volumeId: string, range
     }
     const wanted = range.required > 0n ? range.required : range.limit;
     if (wanted <= current) return { capacityBytes: current, nodeExpansionRequired: false };
-    if (deps.config.maxVolumeSize !== null && wanted > deps.config.maxVolumeSize) {
-      throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
-    }
+    refuseAboveMax(wanted, deps.config.maxVolumeSize, `requested ${wanted} bytes`);
     const backend = backendFor(deps, vol.kind);
     // Room for the record before the storage grows: a full state filesystem fails here with nothing changed.
     await deps.catalog.volumes.ensureRoom();
