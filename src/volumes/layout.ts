@@ -6,7 +6,8 @@ export const BLOCK_IMAGE = 'disk.img';
 
 /**
  * Where everything lives under --state-dir. Every path is built from validated IDs, so nothing a request says can
- * point outside this tree.
+ * point outside this tree. Controller and node code alike take paths from here, never build them (who owns which
+ * part: docs/architecture.md, "The controller <-> node contract").
  *
  *   volumes/<volume-id>/            the volume's data (dir, quota kinds: the tree itself)
  *   volumes/<volume-id>/disk.img    block, image kinds: the sparse image a loop device attaches
