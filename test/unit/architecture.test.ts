@@ -3,21 +3,10 @@
  * is branched on only in its own slice (src/kinds/) and the kind choice (src/domain/kind-choice.ts). What starts
  * processes is checked in test/unit/os/no-shell.test.ts.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const SRC = path.resolve(__dirname, '..', '..', 'src');
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'generated') out.push(...(await sources(p)));
-    else if (e.isFile() && e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
+import { SRC, sources } from '../helpers/sources';
 
 /** A file's unit in the folder graph: its top folder under src/, or the file itself for a file directly in src/. */
 function unitOf(file: string): string {
