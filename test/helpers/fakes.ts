@@ -229,6 +229,8 @@ export interface TestDriver {
   quotas: FakeProjectQuotas;
   /** Its support starts as "XFS with prjquota at the state dir"; tests switch it off with setSupport. */
   quota: QuotaBackend;
+  /** The fakes above as the Host compose() took (compose a restarted driver over the same state with it). */
+  host: Host;
   controllerDeps: SnapshotDeps;
   nodeDeps: NodeDeps;
   controller: ControllerHandlers;
@@ -270,6 +272,7 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     filesystems,
     quotas,
     quota,
+    host,
     controllerDeps,
     nodeDeps,
     controller: controllerHandlers(ctx, controllerDeps),

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compose, loadState } from '../../src/compose';
 import { PROJECT_ID_BASE } from '../../src/kinds/quota/project-ids';
 import { controllerHandlers } from '../../src/services/controller';
-import { createVolumeRequest, GiB, invoke, range, readyContext, sequentialIds, silentLogger, startDriver, STATE_DEVICE, type TestDriver } from '../helpers/fakes';
+import { createVolumeRequest, GiB, invoke, range, readyContext, sequentialIds, silentLogger, startDriver, type TestDriver } from '../helpers/fakes';
 
 let d: TestDriver;
 const log = silentLogger();
@@ -21,8 +21,7 @@ afterEach(async () => {
 
 /** A second driver over the first one's state directory and fakes: what a restart of the process sees. */
 async function restarted() {
-  const host = { statFs: d.statFs.statFs, deviceOf: async () => STATE_DEVICE, copier: d.copier, loops: d.loops, mounter: d.mounter, filesystems: d.filesystems, projectQuotas: d.quotas };
-  const driver = compose(d.config, host, { log, newId: sequentialIds('again'), spaceReserve: false });
+  const driver = compose(d.config, d.host, { log, newId: sequentialIds('again'), spaceReserve: false });
   driver.quota.setSupport({ supported: true, mountPoint: d.dir, fsType: 'xfs' });
   await loadState(driver, log);
   return driver;
@@ -40,12 +39,11 @@ describe('compose and loadState', () => {
   });
 
   it('builds both roles in --mode all, and only the one asked for otherwise', () => {
-    const host = { statFs: d.statFs.statFs, deviceOf: async () => STATE_DEVICE, copier: d.copier, loops: d.loops, mounter: d.mounter, filesystems: d.filesystems, projectQuotas: d.quotas };
-    expect([d.controllerDeps, d.nodeDeps].every((x) => x !== null)).toBe(true);
-    const controllerOnly = compose({ ...d.config, mode: 'controller' }, host, { log });
-    const nodeOnly = compose({ ...d.config, mode: 'node' }, host, { log });
+      expect([d.controllerDeps, d.nodeDeps].every((x) => x !== null)).toBe(true);
+    const controllerOnly = compose({ ...d.config, mode: 'controller' }, d.host, { log });
+    const nodeOnly = compose({ ...d.config, mode: 'node' }, d.host, { log });
     expect([controllerOnly.controller !== null, controllerOnly.node, nodeOnly.controller, nodeOnly.node !== null]).toEqual([true, null, null, true]);
     // Node-driven expansion grows the storage in-process, so a node-only process cannot offer it.
-    expect(compose({ ...d.config, mode: 'all', controllerExpansion: false }, host, { log }).node!.growVolume).not.toBeNull();
+    expect(compose({ ...d.config, mode: 'all', controllerExpansion: false }, d.host, { log }).node!.growVolume).not.toBeNull();
   });
 });
