@@ -5,7 +5,7 @@ import { SparseImageBackend } from '../sparse-image';
 
 /**
  * A raw block volume: a sparse file of exactly the volume's capacity, attached to a loop device on the node
- * (src/volumes/sparse-image.ts holds what it shares with image volumes).
+ * (src/kinds/sparse-image.ts holds what it shares with image volumes).
  */
 export class BlockBackend extends SparseImageBackend implements VolumeBackend {
   readonly kind = 'block' as const;

@@ -13,7 +13,7 @@ import type { ImageFsType, VolumeRecord } from '../../volumes/model';
 /**
  * A filesystem volume kept in a sparse image of exactly its capacity (volumes/<id>/disk.img) holding a filesystem
  * of its own (ext4 or xfs), made at CreateVolume. The node attaches it to a loop device and mounts it at the
- * staging path (src/node/image.ts). A write past the end of the filesystem fails with ENOSPC inside the volume and
+ * staging path (src/kinds/image/node.ts). A write past the end of the filesystem fails with ENOSPC inside the volume and
  * touches nothing else; it works on any host filesystem. Expansion grows the image here and the filesystem on the
  * node (growsOnNode).
  */
