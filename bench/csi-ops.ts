@@ -2,7 +2,7 @@ import type { CreateVolumeResponse__Output } from '../src/generated/csi/v1/Creat
 import type { CreateSnapshotResponse__Output } from '../src/generated/csi/v1/CreateSnapshotResponse';
 import type { VolumeCapability } from '../src/generated/csi/v1/VolumeCapability';
 import type { VolumeContentSource } from '../src/generated/csi/v1/VolumeContentSource';
-import { call } from '../test/helpers/csi-client';
+import { call } from '../support/csi-client';
 import { BENCH_NODE_ID, type RunningDriver } from './drivers';
 import type { Recorder } from './recorder';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { call, connectCsi, type CsiClients } from '../test/helpers/csi-client';
+import { call, connectCsi, type CsiClients } from '../support/csi-client';
 
 /**
  * A CSI driver the bench can start: this tree's build ("ours"), another build of ours ("baseline", e.g. the commit

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { cleanupDir } from '../test/helpers/driver-process';
+import { cleanupDir } from '../support/host-cleanup';
 import { stopAllDrivers, type DriverSpec } from './drivers';
 import { machineFacts } from './machine';
 import { renderChart } from './chart';
@@ -20,7 +20,6 @@ import { startup } from './scenarios/startup';
 
 const REPO = path.resolve(__dirname, '..');
 const SCENARIOS: Scenario[] = [startup, createDelete, lifecycle, snapshotExt4, snapshotXfs, list, probeDuringCopy, scale];
-const NEEDS_MOUNT = new Set(['lifecycle', 'snapshot-ext4', 'snapshot-xfs-reflink', 'probe-during-copy']);
 
 const USAGE = `usage: npm run bench -- [--smoke] [--pairs=N] [--scenarios=a,b] [--baseline=PATH/main.js] [--reference=PATH|none]
        [--out=DIR] [--report=FILE.md] [--render=RESULTS.json]
@@ -110,7 +109,7 @@ async function runAll(o: Options, ctx: ScenarioContext, bench: BenchResults): Pr
   for (const scenario of SCENARIOS.filter((s) => !o.scenarios || o.scenarios.includes(s.name))) {
     const entry: ScenarioResults = { name: scenario.name, runs: Object.fromEntries(bench.sides.map((s) => [s.label, []])), loadBefore: [] };
     bench.scenarios.push(entry);
-    if (NEEDS_MOUNT.has(scenario.name) && !ctx.canMount) {
+    if (scenario.needsMount && !ctx.canMount) {
       entry.skipped = 'needs root (mounts and loop devices)';
       continue;
     }

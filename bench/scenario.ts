@@ -60,6 +60,8 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
+  /** Makes real mounts or loop devices, so it needs root (skipped, and said so, without it). */
+  needsMount?: boolean;
   /** Runs once on one driver, starting it on fresh state and stopping it before returning. */
   run(spec: DriverSpec, ctx: ScenarioContext): Promise<RunResult>;
 }

@@ -1,41 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
+import { compose, loadState, systemHost, type Driver } from './compose';
 import type { Config } from './config';
 import { Gate } from './grpc/unary';
 import type { Logger } from './log';
-import { reattachStagedLoops } from './node/block';
-import { remountStagedImages } from './node/image';
-import type { NodeDeps } from './node/node-deps';
-import { systemDeviceOf } from './os/device';
 import { commandRunner } from './os/exec';
 import { childMarkValue, CHILD_MARK, killLeftoverChildren, type Role } from './os/leftover-children';
-import { systemStatFs } from './os/fs-stats';
-import { CpTreeCopier } from './os/copy';
-import { SystemLoopDevices } from './os/loop';
-import { SystemFilesystems } from './os/filesystem';
-import { SystemMounter } from './os/mount';
 import { lockRole, type RoleLock } from './os/state-lock';
-import { Trash } from './os/trash';
-import { mountHolding, quotaSupportOf, XfsQuotaTool } from './os/project-quota';
+import { mountHolding, quotaSupportOf } from './os/project-quota';
 import { CsiServer } from './server/server';
-import { SnapshotCatalog } from './snapshots/catalog';
-import { DirSyncer } from './state/dir-sync';
-import { KeyedLocks } from './state/locks';
-import { RecordStore } from './state/record-store';
-import { SpaceReserve } from './state/space-reserve';
-import type { VolumeBackend } from './volumes/backend';
-import { VolumeCatalog } from './volumes/catalog';
-import type { ControllerDeps } from './volumes/controller-deps';
-import { BlockBackend } from './volumes/block-backend';
-import { DirBackend } from './volumes/dir-backend';
-import { ImageBackend } from './volumes/image-backend';
-import { expandVolume } from './volumes/lifecycle';
 import { createMetrics } from './metrics';
-import { QuotaBackend } from './volumes/quota-backend';
 import { StateLayout } from './volumes/layout';
-import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
-import { reconcileController } from './volumes/reconcile';
-import { reconcileSnapshots } from './snapshots/reconcile';
 
 export type Lifecycle = 'starting' | 'reconciling' | 'serving' | 'draining' | 'stopped';
 
@@ -44,12 +18,7 @@ export class App {
   state: Lifecycle = 'starting';
   private readonly gate = new Gate();
   private readonly server: CsiServer;
-  private readonly controller: ControllerDeps | null;
-  private readonly node: NodeDeps | null;
-  private readonly copier: CpTreeCopier;
-  private readonly quota: QuotaBackend;
-  private readonly mounter: SystemMounter;
-  private readonly reserve: SpaceReserve;
+  private readonly driver: Driver;
   private roleLocks: RoleLock[] = [];
   private readonly metrics: ReturnType<typeof createMetrics>;
   /** Seconds from the socket bound to ready (the start-up load and reconcile), once start-up is over. */
@@ -59,60 +28,12 @@ export class App {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    const layout = new StateLayout(config.stateDir);
-    const syncer = new DirSyncer();
-    this.reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
-    const reserve = this.reserve;
-    const locks = new KeyedLocks();
     // Every child carries the driver's mark, so the next start-up can find any that escaped the parent-death signal.
     const runCommand = commandRunner({ [CHILD_MARK]: childMarkValue({ stateDir: config.stateDir, roles: this.roles(), pid: process.pid }) });
-    const copier = new CpTreeCopier(runCommand);
-    const loops = new SystemLoopDevices(runCommand);
-    const mounter = new SystemMounter(runCommand);
-    const filesystems = new SystemFilesystems(runCommand);
-    this.quota = new QuotaBackend(layout, systemStatFs, copier, new XfsQuotaTool(runCommand));
-    this.mounter = mounter;
-    const backends = new Map<VolumeKind, VolumeBackend>([
-      ['dir', new DirBackend(layout, systemStatFs, copier)],
-      ['block', new BlockBackend(layout, loops, copier)],
-      ['quota', this.quota],
-      ['image', new ImageBackend(layout, loops, copier, filesystems, mounter, systemStatFs)],
-    ]);
-    const servesController = config.mode !== 'node';
-    const servesNode = config.mode !== 'controller';
-    this.copier = copier;
-    this.controller = servesController
-      ? {
-          config,
-          layout,
-          catalog: new VolumeCatalog(layout, syncer, reserve),
-          snapshots: new SnapshotCatalog(layout, syncer, reserve),
-          backends,
-          locks,
-          statFs: systemStatFs,
-          now: () => new Date(),
-          newId: randomUUID,
-          trash: new Trash(layout.trashDir, log),
-        }
-      : null;
-    const controller = this.controller;
-    this.node = servesNode
-      ? {
-          config,
-          layout,
-          backends,
-          filesystems,
-          growVolume: controller && !config.controllerExpansion ? (id, range, log) => expandVolume(controller, id, range, log) : null,
-          locks,
-          mounter,
-          loops,
-          statFs: systemStatFs,
-          deviceOf: systemDeviceOf,
-          nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, reserve),
-        }
-      : null;
-    this.metrics = createMetrics(config, { controller, node: this.node, loops: this.node ? loops : null, startupSeconds: () => this.startupSeconds }, log);
-    this.server = new CsiServer(config, { log, gate: this.gate, observer: this.metrics?.metrics }, { controller: this.controller, node: this.node });
+    this.driver = compose(config, systemHost(runCommand), { log });
+    const { controller, node } = this.driver;
+    this.metrics = createMetrics(config, { controller, node, loops: node ? this.driver.host.loops : null, startupSeconds: () => this.startupSeconds }, log);
+    this.server = new CsiServer(config, { log, gate: this.gate, observer: this.metrics?.metrics }, { controller, node });
   }
 
   /** Binds the socket first (Probe answers not-ready meanwhile), then loads and reconciles state, then serves. */
@@ -129,29 +50,17 @@ export class App {
     this.log.info({ endpoint: this.config.endpoint, mode: this.config.mode, nodeId: this.config.nodeId, version: this.config.version }, 'listening');
     this.state = 'reconciling';
     await this.detectQuotaSupport();
-    if (this.controller) {
-      await this.controller.catalog.load(this.log);
-      this.quota.projectIds.adopt([...this.controller.catalog.volumes.values()].map((v) => v.projectId));
-      await this.controller.snapshots.load(this.log);
-      await reconcileController(this.controller, this.log);
-      await reconcileSnapshots(this.controller, this.log);
-      // What a crash left set aside, and what reconciliation just set aside, goes while the driver serves.
-      this.controller.trash.sweepInBackground();
-    }
-    if (this.node) {
-      await this.node.nodeRecords.load(this.log);
-      const reattached = await reattachStagedLoops(this.node, this.log);
-      const remounted = await remountStagedImages(this.node, this.log);
-      this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
-    }
+    await loadState(this.driver, this.log);
+    // What a crash left set aside, and what reconciliation just set aside, goes while the driver serves.
+    this.driver.controller?.trash.sweepInBackground();
     // A full disk must not stop start-up: deletes then work without the reserve until space returns.
-    await this.reserve.ensure().catch((err: unknown) => this.log.warn({ err, file: this.reserve.file }, 'no room for the space reserve: the state filesystem is full'));
+    await this.driver.reserve.ensure().catch((err: unknown) => this.log.warn({ err, file: this.driver.reserve.file }, 'no room for the space reserve: the state filesystem is full'));
     this.gate.ready = true;
     this.startupSeconds = Number(process.hrtime.bigint() - reconcileStarted) / 1e9;
     this.state = 'serving';
     this.log.info('ready');
     // Only informative, and a child process: kept off the path to the first ready Probe.
-    if (this.controller) void this.logCopyOnWrite();
+    if (this.driver.controller) void this.logCopyOnWrite();
   }
 
   /**
@@ -169,7 +78,7 @@ export class App {
   }
 
   private async logCopyOnWrite(): Promise<void> {
-    const cow = await this.copier.probeReflink(this.config.stateDir);
+    const cow = await this.driver.host.copier.probeReflink(this.config.stateDir);
     this.log.info({ copyOnWrite: cow }, cow ? 'snapshots and clones are copy-on-write (reflink)' : 'filesystem has no reflink: snapshots and clones are full copies');
   }
 
@@ -177,9 +86,9 @@ export class App {
   private async detectQuotaSupport(): Promise<void> {
     const volumesDir = new StateLayout(this.config.stateDir).volumesDir;
     await mkdir(volumesDir, { recursive: true, mode: 0o700 });
-    const mount = mountHolding(await this.mounter.list(), volumesDir, await systemDeviceOf(volumesDir));
+    const mount = mountHolding(await this.driver.host.mounter.list(), volumesDir, await this.driver.host.deviceOf(volumesDir));
     const support = quotaSupportOf(mount);
-    this.quota.setSupport(support);
+    this.driver.quota.setSupport(support);
     if (support.supported) this.log.info({ mountPoint: support.mountPoint, fsType: support.fsType }, 'project quotas enforced: sizeLimit quota is available');
     else this.log.info({ reason: support.reason }, 'sizeLimit quota is not available on this node');
   }
@@ -191,7 +100,7 @@ export class App {
     this.log.info('shutting down: finishing in-flight calls');
     await this.server.close(graceMs);
     await this.checkpointState();
-    this.controller?.trash.stop();
+    this.driver.controller?.trash.stop();
     await this.metrics?.server.close();
     for (const lock of this.roleLocks.splice(0)) lock.release();
     this.state = 'stopped';
@@ -203,8 +112,8 @@ export class App {
    * nothing, and a record damaged later is quarantined rather than silently rewritten.
    */
   private async checkpointState(): Promise<void> {
-    const c = this.controller;
-    const stores = [...(c ? [c.catalog.volumes, c.catalog.attachments, c.snapshots.snapshots, c.snapshots.groups] : []), ...(this.node ? [this.node.nodeRecords] : [])];
+    const { controller: c, node } = this.driver;
+    const stores = [...(c ? [c.catalog.volumes, c.catalog.attachments, c.snapshots.snapshots, c.snapshots.groups] : []), ...(node ? [node.nodeRecords] : [])];
     await Promise.all(stores.map((s) => s.checkpoint())).catch((err: unknown) => this.log.error({ err }, 'journal checkpoint at shutdown failed: start-up will replay the journal'));
   }
 }

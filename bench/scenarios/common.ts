@@ -1,4 +1,4 @@
-import { cleanupDir } from '../../test/helpers/driver-process';
+import { cleanupDir } from '../../support/host-cleanup';
 import { startDriver, type DriverSpec, type RunningDriver } from '../drivers';
 import type { Recorder } from '../recorder';
 import { summarize, type Summary } from '../stats';

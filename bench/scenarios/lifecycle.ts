@@ -42,6 +42,7 @@ async function oneVolume(d: RunningDriver, rec: Recorder, dir: string, i: number
 /** Create → ControllerPublish → NodeStage → NodePublish → write 4 KiB → and back down, N volumes at concurrency C. */
 export const lifecycle: Scenario = {
   name: 'lifecycle',
+  needsMount: true,
   async run(spec, ctx) {
     const { n, c } = ctx.sizes.lifecycle;
     const rec = new Recorder();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { call } from '../../test/helpers/csi-client';
+import { call } from '../../support/csi-client';
 import type { RunningDriver } from '../drivers';
 import { Recorder } from '../recorder';
 import { runDir, type Scenario } from '../scenario';

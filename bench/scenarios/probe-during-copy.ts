@@ -13,6 +13,7 @@ import { fillVolume, MiB } from './volume-data';
  */
 export const probeDuringCopy: Scenario = {
   name: 'probe-during-copy',
+  needsMount: true,
   async run(spec, ctx) {
     const mib = ctx.sizes.probeCopy.mib;
     const rec = new Recorder();

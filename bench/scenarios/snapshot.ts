@@ -48,6 +48,7 @@ async function snapshotRun(d: RunningDriver, ctx: ScenarioContext, dir: string, 
 function snapshotOn(fs: ImageFs): Scenario {
   return {
     name: `snapshot-${fs}`,
+    needsMount: true,
     async run(spec: DriverSpec, ctx: ScenarioContext) {
       const dir = await runDir(ctx, `snapshot-${fs}`, spec);
       try {

@@ -5,8 +5,9 @@ import { runCommand } from '../../src/os/exec';
 import { controllerPublish, controllerUnpublish, nodePublish, nodeStage, nodeUnpublish, nodeUnstage } from '../csi-ops';
 import type { RunningDriver } from '../drivers';
 import type { Recorder } from '../recorder';
+import { MiB } from '../../support/units';
 
-export const MiB = 1024 * 1024;
+export { MiB } from '../../support/units';
 const SMALL_FILE = 4096;
 
 export interface DataShape {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { allocatedBytes, treeAllocatedBytes } from '../os/host-probe';
 import { StateLayout } from '../volumes/layout';
-import { BLOCK_IMAGE } from '../volumes/sparse-image';
+import { BLOCK_IMAGE } from '../volumes/layout';
 import type { StateView } from './state-reader';
 
 /** One row of a listing: JSON gets it as is, the table prints each value (null as "-"). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LoopInfo } from '../os/loop';
 import type { MountEntry } from '../os/mount';
 import { mountHolding } from '../os/project-quota';
-import { BLOCK_IMAGE } from '../volumes/sparse-image';
+import { BLOCK_IMAGE } from '../volumes/layout';
 import { StateLayout } from '../volumes/layout';
 import { knownButUnreadable, type StateView } from './state-reader';
 

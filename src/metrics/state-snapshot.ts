@@ -1,12 +1,12 @@
 import type { LoopDevices } from '../os/loop';
 import type { NodeDeps } from '../node/node-deps';
 import type { RecordStore } from '../state/record-store';
-import type { ControllerDeps } from '../volumes/controller-deps';
 import { VOLUME_KINDS, type VolumeKind } from '../volumes/model';
+import type { SnapshotDeps } from '../snapshots/catalog';
 
 /** What the metrics read at scrape time: the driver's own in-memory catalogs, never a second copy of them. */
 export interface MetricsSources {
-  readonly controller: ControllerDeps | null;
+  readonly controller: SnapshotDeps | null;
   readonly node: NodeDeps | null;
   /** Node processes: the loop devices of the host, to count those backed by the state directory. */
   readonly loops: LoopDevices | null;
@@ -53,7 +53,7 @@ function byPhase<T extends { id: string; phase: string }>(store: RecordStore<T>,
  * stat per volume, so cheap enough for every scrape. 'dir' volumes would need a walk of every file, which a scrape
  * must not cost: their `used` is null (NodeGetVolumeStats reports it per volume).
  */
-async function bytesPerKind(c: ControllerDeps): Promise<StateSnapshot['bytes']> {
+async function bytesPerKind(c: SnapshotDeps): Promise<StateSnapshot['bytes']> {
   const live = [...c.catalog.volumes.values()].filter((v) => v.phase !== 'deleting');
   const fs = await c.statFs(c.layout.volumesDir).catch(() => null);
   const perKind: { kind: VolumeKind; provisioned: bigint; promised: bigint; supported: boolean }[] = [];

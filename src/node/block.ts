@@ -1,10 +1,8 @@
-import path from 'node:path';
 import type { Logger } from '../log';
-import { BLOCK_IMAGE } from '../volumes/sparse-image';
 import type { NodeDeps } from './node-deps';
 
 export function blockImage(deps: NodeDeps, volumeId: string): string {
-  return path.join(deps.layout.volumeDataDir(volumeId), BLOCK_IMAGE);
+  return deps.layout.volumeImageFile(volumeId);
 }
 
 /** The loop device already backed by the volume's image, or a newly attached one (idempotent across retries). */

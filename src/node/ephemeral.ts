@@ -1,30 +1,20 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
-import type { Capability } from '../validate/capability';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
-import { dirUsage } from '../volumes/dir-backend';
+import { dirUsage } from '../volumes/usage';
 import type { NodeVolumeRecord } from '../volumes/model';
 import { confineToAllowedRoot } from './confine';
 import { mountStateAt } from './mounts';
 import { nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import type { EphemeralPublishCommand } from '../domain/commands';
 
-/** Kubernetes marks CSI inline (ephemeral) volumes with this volume_context key. */
-export const EPHEMERAL_CONTEXT_KEY = 'csi.storage.k8s.io/ephemeral';
-/** The pod's volumeAttributes key that sizes an inline volume (Kubernetes quantity, e.g. 256Mi). */
-export const EPHEMERAL_SIZE_KEY = 'size';
+export { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand } from '../domain/commands';
 
-export interface EphemeralPublishCommand {
-  volumeId: string;
-  targetPath: string;
-  capability: Capability;
-  readonly: boolean;
-  sizeBytes: bigint;
-}
+
 
 export function ephemeralDir(deps: NodeDeps, volumeId: string): string {
-  return path.join(deps.layout.root, 'ephemeral', volumeId);
+  return deps.layout.ephemeralDataDir(volumeId);
 }
 
 /**

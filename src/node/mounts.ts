@@ -17,7 +17,7 @@ export function topMountAt(mounts: readonly MountEntry[], path: string): MountEn
  * unstage never unmount something that is not ours.
  */
 export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
-  const ownRoot = [`/volumes/${volumeId}`, `/ephemeral/${volumeId}`].some((suffix) => entry.root.endsWith(suffix));
+  const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => entry.root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
   const loop = /^\/(loop\d+)$/.exec(entry.root);
   // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.

@@ -7,10 +7,11 @@ import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
-import type { SizeRange } from '../validate/capacity';
+import type { SizeRange } from '../domain/size-range';
 import { findQuarantined, quarantinedError, readRecordFile, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
 import type { StateLayout } from '../volumes/layout';
+import type { NodeKindHalf } from './node-kind';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeKind, type VolumeRecord } from '../volumes/model';
 
 export interface NodeDeps {
@@ -23,6 +24,8 @@ export interface NodeDeps {
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  /** Each kind's node half (src/kinds/<kind>/node.ts), from the registry (src/kinds/registry.ts). */
+  readonly nodeKinds: ReadonlyMap<VolumeKind, NodeKindHalf>;
   readonly filesystems: Filesystems;
   /**
    * Set when expansion is node-driven (--controller-expansion=false): grows a volume's storage and its record, under
@@ -33,10 +36,12 @@ export interface NodeDeps {
 
 export const nodeVolumeLockKey = (id: string): string => `node-volume:${id}`;
 
-export function nodeBackend(deps: NodeDeps, kind: VolumeKind): VolumeBackend {
-  const backend = deps.backends.get(kind);
-  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
-  return backend;
+export { backendFor } from '../volumes/backend';
+
+export function nodeKindOf(deps: Pick<NodeDeps, 'nodeKinds'>, kind: VolumeKind): NodeKindHalf {
+  const half = deps.nodeKinds.get(kind);
+  if (!half) throw new InternalError(`no node half for volume kind ${kind}`);
+  return half;
 }
 
 /**

@@ -2,7 +2,7 @@ import { lstat, mkdir, open, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../errors';
 import type { Logger } from '../log';
-import { isReadOnlyMode, type Capability } from '../validate/capability';
+import { isReadOnlyMode } from '../domain/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { attachReadOnlyLoop, currentLoop, detachUnusedReadOnlyLoops } from './block';
 import { dropEphemeralIfUnused } from './ephemeral';
@@ -10,14 +10,10 @@ import { mountStateAt, topMountAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 import { checkAccessType, emptyNodeRecord, saveOrDrop, volumeIfKnown } from './stage';
 import { confineToAllowedRoot } from './confine';
+import type { NodePublishCommand as PublishCommand } from '../domain/commands';
 
-export interface PublishCommand {
-  volumeId: string;
-  targetPath: string;
-  stagingPath: string;
-  capability: Capability;
-  readonly: boolean;
-}
+export type { NodePublishCommand as PublishCommand } from '../domain/commands';
+
 
 /** CSI spec, NodePublishVolume: bind the staged volume at the target, read-only when asked. */
 export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Logger): Promise<void> {

@@ -1,20 +1,16 @@
-import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
 import { readRecordFile } from '../state/record-store';
-import type { Capability } from '../validate/capability';
+import type { Capability } from '../domain/capability';
 import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
-import { detachLoops, ensureLoop } from './block';
+import { detachLoops } from './block';
 import { confineToAllowedRoot } from './confine';
-import { stageImage } from './image';
 import { mountStateAt, unmountVolumeAt } from './mounts';
-import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import { loadVolume, nodeKindOf, nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import type { StageCommand } from '../domain/commands';
 
-export interface StageCommand {
-  volumeId: string;
-  stagingPath: string;
-  capability: Capability;
-}
+export type { StageCommand } from '../domain/commands';
+
 
 export function checkAccessType(vol: VolumeRecord, cap: Capability): void {
   if (cap.accessType !== vol.accessType) {
@@ -27,9 +23,9 @@ export function emptyNodeRecord(volumeId: string): NodeVolumeRecord {
 }
 
 /**
- * CSI spec, NodeStageVolume; a repeat with the same path is OK. A filesystem volume's directory is bind-mounted at
- * the staging path; a block volume's image is attached to a loop device (published later as a device file); an
- * image volume's filesystem is mounted from its loop device (src/node/image.ts).
+ * CSI spec, NodeStageVolume; a repeat with the same path is OK. What staging means is the kind's (src/kinds/<kind>/
+ * node.ts): a directory bind-mounted (dir, quota), an image on a loop device (block), a filesystem mounted from one
+ * (image).
  */
 export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
@@ -39,40 +35,10 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
     // A full state filesystem fails a first stage before any loop device or mount is made (nothing to undo); a
     // repeat of a finished stage writes nothing and still answers OK (kubelet repeats it at every pod start).
-    const onLoop = vol.accessType === 'block' || vol.kind === 'image';
-    if (onLoop && (record.stagingPath !== cmd.stagingPath || record.loopDevice === null)) await deps.nodeRecords.ensureRoom();
-    if (vol.accessType === 'block') return stageBlock(deps, vol, record, cmd.stagingPath, log);
-    if (vol.kind === 'image') return stageImage(deps, vol, record, cmd.stagingPath, cmd.capability, log);
-    const here = await mountStateAt(deps, cmd.stagingPath, vol.id);
-    if (here === 'foreign') throw new FailedPreconditionError(`staging path ${cmd.stagingPath} already has another mount`);
-    if (here === 'none') {
-      await refuseSecondStagingPath(deps, record, cmd.stagingPath);
-      await deps.nodeRecords.ensureRoom();
-      await mkdir(cmd.stagingPath, { recursive: true, mode: 0o750 });
-      await deps.mounter.bind(nodeBackend(deps, vol.kind).stageSource(vol), cmd.stagingPath, { readonly: false, flags: [] });
-      log.info({ volumeId: vol.id, stagingPath: cmd.stagingPath }, 'volume staged');
-    }
-    if (record.stagingPath !== cmd.stagingPath) await deps.nodeRecords.put({ ...record, stagingPath: cmd.stagingPath });
+    const kind = nodeKindOf(deps, vol.kind);
+    if (kind.onLoop && (record.stagingPath !== cmd.stagingPath || record.loopDevice === null)) await deps.nodeRecords.ensureRoom();
+    await kind.stage(deps, vol, record, cmd.stagingPath, cmd.capability, log);
   });
-}
-
-async function stageBlock(deps: NodeDeps, vol: VolumeRecord, record: NodeVolumeRecord, stagingPath: string, log: Logger): Promise<void> {
-  if (record.stagingPath !== null && record.stagingPath !== stagingPath && record.loopDevice) {
-    throw new FailedPreconditionError(`volume ${vol.id} is already staged at ${record.stagingPath}`);
-  }
-  const device = await ensureLoop(deps, vol.id, log);
-  if (record.stagingPath !== stagingPath || record.loopDevice !== device) {
-    await deps.nodeRecords.put({ ...record, stagingPath, loopDevice: device });
-    log.info({ volumeId: vol.id, stagingPath, device }, 'block volume staged');
-  }
-}
-
-async function refuseSecondStagingPath(deps: NodeDeps, record: NodeVolumeRecord, stagingPath: string): Promise<void> {
-  const previous = record.stagingPath;
-  if (previous === null || previous === stagingPath) return;
-  if ((await mountStateAt(deps, previous, record.id)) === 'ours') {
-    throw new FailedPreconditionError(`volume ${record.id} is already staged at ${previous}`);
-  }
 }
 
 /** The controller's record if it is still there (unstage must work after the volume's record is gone). */
@@ -90,7 +56,7 @@ export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPat
     await confineToAllowedRoot('staging_target_path', stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(volumeId);
     const vol = await volumeIfKnown(deps, volumeId);
-    const onLoop = vol?.accessType === 'block' || vol?.kind === 'image' || Boolean(record?.loopDevice);
+    const onLoop = (vol !== null && deps.nodeKinds.get(vol.kind)?.onLoop === true) || Boolean(record?.loopDevice);
     if (onLoop) await refuseWhilePublished(deps, record);
     const left = await unmountVolumeAt(deps, stagingPath, volumeId);
     if (left === 'foreign') throw new FailedPreconditionError(`staging path ${stagingPath} has a mount that is not volume ${volumeId}: left alone`);

@@ -5,9 +5,8 @@ import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { ephemeralStats } from './ephemeral';
 import { mountStateAt } from './mounts';
 import type { Logger } from '../log';
-import type { SizeRange } from '../validate/capacity';
-import { growMountedImage } from './image';
-import { loadVolume, nodeBackend, nodeVolumeLockKey, type NodeDeps } from './node-deps';
+import type { SizeRange } from '../domain/size-range';
+import { backendFor, loadVolume, nodeKindOf, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 
 /**
  * The volume must be mounted at `volumePath` (a target or the staging path). A path that is malformed or holds
@@ -42,7 +41,7 @@ export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: 
   const inline = await inlineMountedAt(deps, volumeId, volumePath);
   if (inline) return ephemeralStats(deps, inline);
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
-  const backend = nodeBackend(deps, vol.kind);
+  const backend = backendFor(deps, vol.kind);
   const [usage, condition] = await Promise.all([backend.usage(vol, volumePath.replace(/\/+$/, '')), backend.condition(vol)]);
   return { usage, condition };
 }
@@ -50,7 +49,7 @@ export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: 
 /**
  * CSI spec, NodeExpandVolume. With controller expansion the controller has grown the storage already; with
  * node-driven expansion (growVolume set) the node grows it and the record here, under the volume's controller lock.
- * Then an image volume's filesystem grows online into its image; other kinds have nothing to grow on the node.
+ * Then the kind grows what lives on the node (an image's filesystem, online); other kinds have nothing to grow.
  * The answer is the capacity the record now holds.
  */
 export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath: string, range: SizeRange, log: Logger): Promise<bigint> {
@@ -62,7 +61,7 @@ export async function expandOnNode(deps: NodeDeps, volumeId: string, volumePath:
       await deps.growVolume(volumeId, range, log);
       vol = await loadVolume(deps, volumeId);
     }
-    if (vol.kind === 'image') await growMountedImage(deps, vol, deps.nodeRecords.get(vol.id)?.stagingPath ?? volumePath.replace(/\/+$/, ''), log);
+    await nodeKindOf(deps, vol.kind).grow?.(deps, vol, deps.nodeRecords.get(vol.id)?.stagingPath ?? volumePath.replace(/\/+$/, ''), log);
     return BigInt(vol.capacityBytes);
   });
 }

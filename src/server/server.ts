@@ -6,12 +6,12 @@ import { controllerHandlers } from '../services/controller';
 import { groupControllerHandlers } from '../services/group-controller';
 import { identityHandlers } from '../services/identity';
 import { nodeHandlers } from '../services/node';
-import type { ControllerDeps } from '../volumes/controller-deps';
 import { loadCsiProto } from './proto';
 import { prepareSocketPath, removeSocket, setSocketMode } from './socket';
+import type { SnapshotDeps } from '../snapshots/catalog';
 
 export interface Services {
-  controller: ControllerDeps | null;
+  controller: SnapshotDeps | null;
   node: NodeDeps | null;
 }
 

@@ -10,21 +10,21 @@ import { unary, type AdapterContext } from '../grpc/unary';
 import { parseCapabilities, parseCapability } from '../validate/capability';
 import { parseControllerPublish, parseCreateVolume, parseExpandRange } from '../validate/controller-requests';
 import { validateObjectId, validateStringMap } from '../validate/fields';
-import { kindFor } from '../validate/size-limit';
-import { parseMaxEntries } from '../validate/token';
+import { kindFor } from '../domain/kind-choice';
+import { parseMaxEntries } from '../domain/paging';
 import { Attacher } from '../volumes/attach';
-import type { ControllerDeps } from '../volumes/controller-deps';
 import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVolume } from '../volumes/lifecycle';
 import type { VolumeRecord } from '../volumes/model';
 import { checkVolumeCapabilities, describeQuarantined, describeVolume, getCapacity, listVolumes, type QuarantinedView, type VolumeView } from '../volumes/queries';
 import { nodeTopology } from '../volumes/topology';
 import { snapshotHandlers } from './snapshots';
+import type { SnapshotDeps } from '../snapshots/catalog';
 
 type ControllerRpcType = 'CREATE_DELETE_VOLUME' | 'LIST_VOLUMES' | 'GET_CAPACITY' | 'EXPAND_VOLUME' | 'GET_VOLUME' | 'VOLUME_CONDITION'
   | 'SINGLE_NODE_MULTI_WRITER' | 'MODIFY_VOLUME' | 'PUBLISH_UNPUBLISH_VOLUME' | 'PUBLISH_READONLY' | 'LIST_VOLUMES_PUBLISHED_NODES'
   | 'CREATE_DELETE_SNAPSHOT' | 'LIST_SNAPSHOTS' | 'GET_SNAPSHOT' | 'CLONE_VOLUME';
 
-export function controllerCapabilities(deps: Pick<ControllerDeps, 'config'>): ControllerGetCapabilitiesResponse {
+export function controllerCapabilities(deps: Pick<SnapshotDeps, 'config'>): ControllerGetCapabilitiesResponse {
   const types: ControllerRpcType[] = [
     'CREATE_DELETE_VOLUME',
     'LIST_VOLUMES',
@@ -79,11 +79,11 @@ function toVolumeEntry(view: VolumeView | QuarantinedView): ControllerGetVolumeR
   };
 }
 
-function requireAttach(deps: ControllerDeps): void {
+function requireAttach(deps: SnapshotDeps): void {
   if (!deps.config.enableAttach) throw new UnimplementedError('ControllerPublish/Unpublish are off (--enable-attach=false)');
 }
 
-export function controllerHandlers(ctx: AdapterContext, deps: ControllerDeps): ControllerHandlers {
+export function controllerHandlers(ctx: AdapterContext, deps: SnapshotDeps): ControllerHandlers {
   const attacher = new Attacher(deps);
   return {
     ...snapshotHandlers(ctx, deps),

@@ -4,8 +4,8 @@ import { unary, type AdapterContext } from '../grpc/unary';
 import { createGroupSnapshot, deleteGroupSnapshot, getGroupSnapshot, type GroupView } from '../snapshots/groups';
 import { validateObjectId } from '../validate/fields';
 import { parseCreateGroup } from '../validate/snapshot-requests';
-import type { ControllerDeps } from '../volumes/controller-deps';
 import { toCsiSnapshot, toTimestamp } from './snapshots';
+import type { SnapshotDeps } from '../snapshots/catalog';
 
 function toCsiGroup(v: GroupView): VolumeGroupSnapshot {
   return {
@@ -17,7 +17,7 @@ function toCsiGroup(v: GroupView): VolumeGroupSnapshot {
 }
 
 /** CSI spec, GroupController service: group snapshots of several volumes sharing one creation time. */
-export function groupControllerHandlers(ctx: AdapterContext, deps: ControllerDeps): GroupControllerHandlers {
+export function groupControllerHandlers(ctx: AdapterContext, deps: SnapshotDeps): GroupControllerHandlers {
   return {
     GroupControllerGetCapabilities: unary(ctx, 'GroupControllerGetCapabilities', async () => ({
       capabilities: [{ rpc: { type: 'CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT' } }],

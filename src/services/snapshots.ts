@@ -7,8 +7,8 @@ import type { SnapshotRecord } from '../snapshots/model';
 import { listSnapshots } from '../snapshots/queries';
 import { validateObjectId } from '../validate/fields';
 import { parseCreateSnapshot } from '../validate/snapshot-requests';
-import { parseMaxEntries } from '../validate/token';
-import type { ControllerDeps } from '../volumes/controller-deps';
+import { parseMaxEntries } from '../domain/paging';
+import type { SnapshotDeps } from '../snapshots/catalog';
 
 export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
@@ -28,7 +28,7 @@ export function toCsiSnapshot(snap: SnapshotRecord): Snapshot {
 
 type SnapshotHandlers = Pick<ControllerHandlers, 'CreateSnapshot' | 'DeleteSnapshot' | 'ListSnapshots' | 'GetSnapshot'>;
 
-export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): SnapshotHandlers {
+export function snapshotHandlers(ctx: AdapterContext, deps: SnapshotDeps): SnapshotHandlers {
   return {
     CreateSnapshot: unary(ctx, 'CreateSnapshot', async (req, log) => {
       return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log)) };

@@ -4,6 +4,7 @@ import { salvageName } from '../state/entries';
 import { quarantinedError, RecordStore } from '../state/record-store';
 import type { SpaceReserve } from '../state/space-reserve';
 import { SortedKeys } from '../state/sorted-keys';
+import type { ControllerDeps } from '../volumes/controller-deps';
 import type { StateLayout } from '../volumes/layout';
 import { parseGroupSnapshotRecord, parseSnapshotRecord, type GroupSnapshotRecord, type SnapshotRecord } from './model';
 
@@ -109,3 +110,6 @@ export class SnapshotCatalog {
     set.add(snap.id);
   }
 }
+
+/** The controller's dependencies as snapshot code sees them: with the whole snapshot catalog. */
+export type SnapshotDeps = ControllerDeps<SnapshotCatalog>;

@@ -1,22 +1,21 @@
 import { AbortedError, AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
-import { groupLockKey, groupNameLockKey, snapshotLockKey, volumeLockKey, type ControllerDeps } from '../volumes/controller-deps';
+import { groupLockKey, groupNameLockKey, snapshotLockKey, volumeLockKey } from '../volumes/controller-deps';
 import { requireReadyVolume } from '../volumes/lifecycle';
 import { finishSnapshotDelete, takeSnapshot } from './lifecycle';
 import type { GroupSnapshotRecord, SnapshotRecord } from './model';
+import type { CreateGroupCommand } from '../domain/commands';
+import type { SnapshotDeps } from './catalog';
 
-export interface CreateGroupCommand {
-  name: string;
-  sourceVolumeIds: string[];
-  parameters: Record<string, string>;
-}
+export type { CreateGroupCommand } from '../domain/commands';
+
 
 export interface GroupView {
   group: GroupSnapshotRecord;
   members: SnapshotRecord[];
 }
 
-function view(deps: ControllerDeps, group: GroupSnapshotRecord): GroupView {
+function view(deps: SnapshotDeps, group: GroupSnapshotRecord): GroupView {
   return { group, members: group.snapshotIds.map((id) => deps.snapshots.get(id)).filter((s): s is SnapshotRecord => s !== undefined) };
 }
 
@@ -28,7 +27,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * CSI spec, CreateVolumeGroupSnapshot: one snapshot per source volume, all sharing the group's ID and one creation
  * time. Idempotent by name with the same set of volumes (in any order); another set is ALREADY_EXISTS.
  */
-export async function createGroupSnapshot(deps: ControllerDeps, cmd: CreateGroupCommand, log: Logger): Promise<GroupView> {
+export async function createGroupSnapshot(deps: SnapshotDeps, cmd: CreateGroupCommand, log: Logger): Promise<GroupView> {
   const sources = [...new Set(cmd.sourceVolumeIds)].sort();
   const keys = [groupNameLockKey(cmd.name), ...sources.map(volumeLockKey)];
   return deps.locks.with(keys, `group snapshot ${JSON.stringify(cmd.name)} or one of its volumes`, async () => {
@@ -78,7 +77,7 @@ function checkMembers(group: GroupSnapshotRecord, snapshotIds: readonly string[]
   }
 }
 
-export function getGroupSnapshot(deps: ControllerDeps, groupId: string, snapshotIds: readonly string[]): GroupView {
+export function getGroupSnapshot(deps: SnapshotDeps, groupId: string, snapshotIds: readonly string[]): GroupView {
   const group = deps.snapshots.getGroup(groupId);
   if (!group || group.phase === 'deleting') throw new NotFoundError(`group snapshot ${groupId} does not exist`);
   checkMembers(group, snapshotIds);
@@ -86,7 +85,7 @@ export function getGroupSnapshot(deps: ControllerDeps, groupId: string, snapshot
 }
 
 /** CSI spec, DeleteVolumeGroupSnapshot: deletes the group and every member; a missing group is already deleted. */
-export async function deleteGroupSnapshot(deps: ControllerDeps, groupId: string, snapshotIds: readonly string[], log: Logger): Promise<void> {
+export async function deleteGroupSnapshot(deps: SnapshotDeps, groupId: string, snapshotIds: readonly string[], log: Logger): Promise<void> {
   const group = deps.snapshots.getGroup(groupId);
   if (!group) return;
   checkMembers(group, snapshotIds);

@@ -1,19 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
-import { backendFor, snapshotLockKey, snapshotNameLockKey, volumeLockKey, type ControllerDeps } from '../volumes/controller-deps';
+import { backendFor, snapshotLockKey, snapshotNameLockKey, volumeLockKey } from '../volumes/controller-deps';
 import { requireReadyVolume } from '../volumes/lifecycle';
 import type { VolumeRecord } from '../volumes/model';
 import type { SnapshotRecord } from './model';
+import type { CreateSnapshotCommand } from '../domain/commands';
+import type { SnapshotDeps } from './catalog';
 
-export interface CreateSnapshotCommand {
-  name: string;
-  sourceVolumeId: string;
-  parameters: Record<string, string>;
-}
+export type { CreateSnapshotCommand } from '../domain/commands';
+
 
 /** CSI spec, CreateSnapshot: same name and source answers the same snapshot; same name, other source ALREADY_EXISTS. */
-export async function createSnapshot(deps: ControllerDeps, cmd: CreateSnapshotCommand, log: Logger): Promise<SnapshotRecord> {
+export async function createSnapshot(deps: SnapshotDeps, cmd: CreateSnapshotCommand, log: Logger): Promise<SnapshotRecord> {
   const keys = [snapshotNameLockKey(cmd.name), volumeLockKey(cmd.sourceVolumeId)];
   return deps.locks.with(keys, `snapshot ${JSON.stringify(cmd.name)} or its source volume`, async () => {
     const existing = deps.snapshots.getByName(cmd.name);
@@ -48,7 +47,7 @@ export interface SnapshotOptions {
  * delete or an expansion of that volume; other volumes are never blocked. The record is written first in phase
  * creating, so a crash mid-copy is rolled back at start-up; ready_to_use becomes true when the copy has finished.
  */
-export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, opts: SnapshotOptions, log: Logger): Promise<SnapshotRecord> {
+export async function takeSnapshot(deps: SnapshotDeps, source: VolumeRecord, opts: SnapshotOptions, log: Logger): Promise<SnapshotRecord> {
   const record: SnapshotRecord = {
     id: deps.newId(),
     name: opts.name,
@@ -81,7 +80,7 @@ export async function takeSnapshot(deps: ControllerDeps, source: VolumeRecord, o
 }
 
 /** CSI spec, DeleteSnapshot: what does not exist counts as deleted; a group member goes only with its group. */
-export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, log: Logger): Promise<void> {
+export async function deleteSnapshot(deps: SnapshotDeps, snapshotId: string, log: Logger): Promise<void> {
   deps.snapshots.refuseIfQuarantined(snapshotId);
   const snap = deps.snapshots.get(snapshotId);
   if (!snap) return;
@@ -98,14 +97,14 @@ export async function deleteSnapshot(deps: ControllerDeps, snapshotId: string, l
  * (renamed into the trash) and removed in the background: a copy still running into a half-made snapshot after a
  * crash must not make this (and so start-up) fail.
  */
-export async function finishSnapshotDelete(deps: ControllerDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
+export async function finishSnapshotDelete(deps: SnapshotDeps, snap: SnapshotRecord, log: Logger): Promise<void> {
   if (snap.phase !== 'deleting') await deps.snapshots.put({ ...snap, phase: 'deleting' }, { freeing: true });
   await deps.trash.setAside(deps.layout.snapshotDataDir(snap.id));
   await deps.snapshots.delete(snap);
   log.info({ snapshotId: snap.id }, 'snapshot deleted');
 }
 
-export function requireReadySnapshot(deps: ControllerDeps, snapshotId: string): SnapshotRecord {
+export function requireReadySnapshot(deps: SnapshotDeps, snapshotId: string): SnapshotRecord {
   deps.snapshots.refuseIfQuarantined(snapshotId);
   const snap = deps.snapshots.get(snapshotId);
   if (!snap || snap.phase === 'deleting') throw new NotFoundError(`snapshot ${snapshotId} does not exist`);

@@ -1,4 +1,4 @@
-import type { AccessType } from '../validate/capability';
+import type { AccessType } from '../domain/capability';
 import { IMAGE_FS_TYPES, VOLUME_KINDS, type ImageFsType, type VolumeKind } from '../volumes/model';
 import { decimalSize, obj, oneOf, optStr, str, strList, strMap } from '../state/record-fields';
 

@@ -1,6 +1,6 @@
-import { decodeToken, encodeToken, pageAfter } from '../validate/token';
-import type { ControllerDeps } from '../volumes/controller-deps';
+import { decodeToken, encodeToken, pageAfter } from '../domain/paging';
 import type { SnapshotRecord } from './model';
+import type { SnapshotDeps } from './catalog';
 
 export interface SnapshotFilter {
   snapshotId: string;
@@ -12,7 +12,7 @@ export interface SnapshotPage {
   nextToken: string;
 }
 
-function candidates(deps: ControllerDeps, filter: SnapshotFilter): SnapshotRecord[] {
+function candidates(deps: SnapshotDeps, filter: SnapshotFilter): SnapshotRecord[] {
   if (filter.snapshotId !== '') {
     const snap = deps.snapshots.get(filter.snapshotId);
     const matches = snap && (filter.sourceVolumeId === '' || snap.sourceVolumeId === filter.sourceVolumeId);
@@ -25,7 +25,7 @@ function candidates(deps: ControllerDeps, filter: SnapshotFilter): SnapshotRecor
  * CSI spec, ListSnapshots: by ID, by source volume (every match), or all; an unknown ID is an empty list. Listing all
  * pages from the catalog's sorted ID index (O(log N + page)); the filtered lists are small and sorted per call.
  */
-export function listSnapshots(deps: ControllerDeps, filter: SnapshotFilter, maxEntries: number, startingToken: string): SnapshotPage {
+export function listSnapshots(deps: SnapshotDeps, filter: SnapshotFilter, maxEntries: number, startingToken: string): SnapshotPage {
   const isReady = (id: string): boolean => deps.snapshots.get(id)?.phase === 'ready';
   if (filter.snapshotId === '' && filter.sourceVolumeId === '') {
     const page = deps.snapshots.idsInOrder.page(decodeToken(startingToken), maxEntries, isReady);

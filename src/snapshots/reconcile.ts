@@ -1,8 +1,9 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import type { Logger } from '../log';
-import { backendFor, type ControllerDeps } from '../volumes/controller-deps';
+import { backendFor } from '../volumes/controller-deps';
 import { finishSnapshotDelete } from './lifecycle';
 import type { SnapshotRecord } from './model';
+import type { SnapshotDeps } from './catalog';
 
 export interface SnapshotReconcileReport {
   rolledBack: number;
@@ -16,7 +17,7 @@ export interface SnapshotReconcileReport {
  * whatever the copy held on its source, such as a frozen filesystem, is let go); a
  * `deleting` one is finished; a snapshot directory no record knows is logged and left alone.
  */
-export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Promise<SnapshotReconcileReport> {
+export async function reconcileSnapshots(deps: SnapshotDeps, log: Logger): Promise<SnapshotReconcileReport> {
   await mkdir(deps.layout.snapshotsDir, { recursive: true, mode: 0o700 });
   const report: SnapshotReconcileReport = { rolledBack: 0, deletesFinished: 0, groupsRolledBack: 0, orphanDirs: 0 };
   for (const group of [...deps.snapshots.groups.values()]) {
@@ -47,7 +48,7 @@ export async function reconcileSnapshots(deps: ControllerDeps, log: Logger): Pro
 }
 
 /** Whatever an interrupted copy held on the snapshot's source volume (a frozen filesystem) is let go. */
-async function letGoOfSource(deps: ControllerDeps, snap: SnapshotRecord): Promise<void> {
+async function letGoOfSource(deps: SnapshotDeps, snap: SnapshotRecord): Promise<void> {
   const source = deps.catalog.getVolume(snap.sourceVolumeId);
   if (source) await backendFor(deps, source.kind).afterInterruptedSnapshot?.(source);
 }

@@ -26,7 +26,7 @@ export class SortedKeys {
    */
   page(after: string | null, max: number, accept: (key: string) => boolean): { keys: string[]; more: boolean } {
     const out: string[] = [];
-    for (let i = after === null ? 0 : this.upperBound(after); i < this.keys.length; i++) {
+    for (let i = after === null ? 0 : upperBound(this.keys, after); i < this.keys.length; i++) {
       const key = this.keys[i]!;
       if (!accept(key)) continue;
       if (max > 0 && out.length === max) return { keys: out, more: true };
@@ -46,16 +46,16 @@ export class SortedKeys {
     }
     return lo;
   }
+}
 
-  /** Index of the first key > `key`. */
-  private upperBound(key: string): number {
-    let lo = 0;
-    let hi = this.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keys[mid]! <= key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+/** Index of the first element greater than `key` in a sorted array (where a listing resumes after `key`). */
+export function upperBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= key) lo = mid + 1;
+    else hi = mid;
   }
+  return lo;
 }

@@ -1,33 +1,12 @@
 import { InvalidArgumentError } from '../errors';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability';
+import { ACCESS_MODES, type AccessMode, type Capability } from '../domain/capability';
 
-export const ACCESS_MODES = [
-  'SINGLE_NODE_WRITER',
-  'SINGLE_NODE_READER_ONLY',
-  'MULTI_NODE_READER_ONLY',
-  'MULTI_NODE_SINGLE_WRITER',
-  'MULTI_NODE_MULTI_WRITER',
-  'SINGLE_NODE_SINGLE_WRITER',
-  'SINGLE_NODE_MULTI_WRITER',
-] as const;
+export { ACCESS_MODES, isReadOnlyMode, type AccessMode, type AccessType, type Capability } from '../domain/capability';
 
-export type AccessMode = (typeof ACCESS_MODES)[number];
-export type AccessType = 'mount' | 'block';
-
-/** A volume capability after validation: the oneof resolved, the enum known. */
-export interface Capability {
-  accessType: AccessType;
-  mode: AccessMode;
-  fsType: string;
-  mountFlags: string[];
-  mountGroup: string;
-}
 
 const MOUNT_FLAG = /^[A-Za-z0-9_.,=:+-]{1,256}$/;
 
-export function isReadOnlyMode(mode: AccessMode): boolean {
-  return mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
-}
 
 export function parseCapability(field: string, cap: VolumeCapability__Output | null | undefined): Capability {
   if (!cap) throw new InvalidArgumentError(`${field} is required`);

@@ -1,15 +1,20 @@
-import type { Config } from '../config';
-import { InvalidArgumentError, OutOfRangeError } from '../errors';
-import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand } from '../node/ephemeral';
+import { InvalidArgumentError } from '../errors';
+import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand, type NodePublishCommand as PublishCommand, type StageCommand } from '../domain/commands';
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
-import type { PublishCommand } from '../node/publish';
-import type { StageCommand } from '../node/stage';
 import { parseCapability } from './capability';
 import { requireField, validateHostPath, validateObjectId } from './fields';
 import { parseQuantity } from './quantity';
+import { refuseAboveMax } from '../domain/size-range';
 
-export function parseNodeStage(req: NodeStageVolumeRequest__Output, config: Config): StageCommand {
+/** The settings node requests are checked against (src/config.ts Config has them; not imported, so no cycle). */
+export interface NodeRequestLimits {
+  readonly allowedPathRoot: string;
+  readonly defaultVolumeSize: bigint;
+  readonly maxVolumeSize: bigint | null;
+}
+
+export function parseNodeStage(req: NodeStageVolumeRequest__Output, config: NodeRequestLimits): StageCommand {
   return {
     volumeId: validateObjectId('volume_id', req.volume_id),
     stagingPath: validateHostPath('staging_target_path', req.staging_target_path, config.allowedPathRoot),
@@ -19,7 +24,7 @@ export function parseNodeStage(req: NodeStageVolumeRequest__Output, config: Conf
 
 export type NodePublish = { kind: 'persistent'; cmd: PublishCommand } | { kind: 'ephemeral'; cmd: EphemeralPublishCommand };
 
-export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: Config): NodePublish {
+export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: NodeRequestLimits): NodePublish {
   const volumeId = validateObjectId('volume_id', req.volume_id);
   const targetPath = validateHostPath('target_path', req.target_path, config.allowedPathRoot);
   const capability = parseCapability('volume_capability', req.volume_capability);
@@ -36,13 +41,11 @@ export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: 
 }
 
 /** volumeAttributes.size of an inline volume, in Kubernetes quantity syntax; absent means --default-volume-size. */
-function ephemeralSize(text: string | undefined, config: Config): bigint {
+function ephemeralSize(text: string | undefined, config: NodeRequestLimits): bigint {
   if (text === undefined || text === '') return config.defaultVolumeSize;
   const bytes = parseQuantity(text);
   if (bytes === null || bytes === 0n) throw new InvalidArgumentError(`volume attribute size ${JSON.stringify(text.slice(0, 64))} is not a positive quantity like 256Mi`);
-  if (config.maxVolumeSize !== null && bytes > config.maxVolumeSize) {
-    throw new OutOfRangeError(`inline volume size ${bytes} is more than the maximum volume size ${config.maxVolumeSize}`);
-  }
+  refuseAboveMax(bytes, config.maxVolumeSize, `inline volume size ${bytes}`);
   return bytes;
 }
 

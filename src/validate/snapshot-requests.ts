@@ -2,9 +2,8 @@ import { InvalidArgumentError } from '../errors';
 import type { CreateSnapshotRequest__Output } from '../generated/csi/v1/CreateSnapshotRequest';
 import type { CreateVolumeGroupSnapshotRequest__Output } from '../generated/csi/v1/CreateVolumeGroupSnapshotRequest';
 import type { VolumeContentSource__Output } from '../generated/csi/v1/VolumeContentSource';
-import type { CreateGroupCommand } from '../snapshots/groups';
-import type { CreateSnapshotCommand } from '../snapshots/lifecycle';
-import type { ContentSource } from '../volumes/model';
+import type { ContentSource } from '../domain/volume-kind';
+import type { CreateGroupCommand, CreateSnapshotCommand } from '../domain/commands';
 import { validateName, validateObjectId, validateStringMap } from './fields';
 
 export function parseCreateSnapshot(req: CreateSnapshotRequest__Output): CreateSnapshotCommand {

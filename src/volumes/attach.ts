@@ -1,17 +1,13 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '../errors';
 import type { Logger } from '../log';
-import type { Capability } from '../validate/capability';
 import { volumeLockKey, type ControllerDeps } from './controller-deps';
 import { attachmentId } from './layout';
 import { requireReadyVolume } from './lifecycle';
 import type { AttachmentRecord } from './model';
+import type { ControllerPublishCommand as PublishCommand } from '../domain/commands';
 
-export interface PublishCommand {
-  volumeId: string;
-  nodeId: string;
-  capability: Capability;
-  readonly: boolean;
-}
+export type { ControllerPublishCommand as PublishCommand } from '../domain/commands';
+
 
 const MULTI_NODE_MODES = new Set(['MULTI_NODE_READER_ONLY', 'MULTI_NODE_SINGLE_WRITER', 'MULTI_NODE_MULTI_WRITER']);
 

@@ -1,3 +1,4 @@
+import { InternalError } from '../errors';
 import type { VolumeKind, VolumeRecord } from './model';
 
 export interface VolumeCondition {
@@ -56,4 +57,11 @@ export interface VolumeBackend {
   populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void>;
   /** What the node exposes: the directory bind-mounted at the staging path, or the image a loop device attaches. */
   stageSource(volume: VolumeRecord): string;
+}
+
+/** The controller half of a kind; controller and node code alike look kinds up here. */
+export function backendFor(deps: { readonly backends: ReadonlyMap<VolumeKind, VolumeBackend> }, kind: VolumeKind): VolumeBackend {
+  const backend = deps.backends.get(kind);
+  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
+  return backend;
 }

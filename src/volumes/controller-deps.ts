@@ -1,20 +1,40 @@
-import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
 import type { Trash } from '../os/trash';
-import type { SnapshotCatalog } from '../snapshots/catalog';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
 import type { VolumeCatalog } from './catalog';
 import type { StateLayout } from './layout';
-import type { VolumeKind } from './model';
+import type { AccessType } from '../domain/capability';
+import type { ImageFsType, VolumeKind } from './model';
 
-/** Everything controller-side domain code needs, passed in (never global) so tests can substitute any of it. */
-export interface ControllerDeps {
+/**
+ * What volume code reads of the snapshot catalog: a restore's source. Declared here, not imported, so volumes/ does
+ * not depend on snapshots/ (snapshots/ builds on volumes/); src/snapshots/catalog.ts provides it.
+ */
+export interface SnapshotSourceLookup {
+  refuseIfQuarantined(id: string): void;
+  get(id: string): RestorableSnapshot | undefined;
+}
+
+export interface RestorableSnapshot {
+  readonly id: string;
+  readonly phase: 'creating' | 'ready' | 'deleting';
+  readonly sizeBytes: string;
+  readonly kind: VolumeKind;
+  readonly accessType: AccessType;
+  readonly fsType?: ImageFsType | null;
+}
+
+/**
+ * Everything controller-side domain code needs, passed in (never global) so tests can substitute any of it.
+ * Snapshot code uses it with the whole catalog (SnapshotDeps in src/snapshots/catalog.ts).
+ */
+export interface ControllerDeps<S extends SnapshotSourceLookup = SnapshotSourceLookup> {
   readonly config: Config;
   readonly layout: StateLayout;
   readonly catalog: VolumeCatalog;
-  readonly snapshots: SnapshotCatalog;
+  readonly snapshots: S;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
   readonly locks: KeyedLocks;
   readonly statFs: StatFs;
@@ -24,11 +44,7 @@ export interface ControllerDeps {
   readonly trash: Trash;
 }
 
-export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {
-  const backend = deps.backends.get(kind);
-  if (!backend) throw new InternalError(`no backend for volume kind ${kind}`);
-  return backend;
-}
+export { backendFor } from './backend';
 
 export const volumeLockKey = (id: string): string => `volume:${id}`;
 export const volumeNameLockKey = (name: string): string => `volume-name:${name}`;

@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
+/** The file name of a volume's image inside its data directory (block and image kinds). */
+export const BLOCK_IMAGE = 'disk.img';
+
 /**
  * Where everything lives under --state-dir. Every path is built from validated IDs, so nothing a request says can
- * point outside this tree.
+ * point outside this tree. Controller and node code alike take paths from here, never build them (who owns which
+ * part: docs/architecture.md, "The controller <-> node contract").
  *
- *   volumes/<volume-id>/            the volume's data
+ *   volumes/<volume-id>/            the volume's data (dir, quota kinds: the tree itself)
+ *   volumes/<volume-id>/disk.img    block, image kinds: the sparse image a loop device attaches
+ *   ephemeral/<volume-id>/          node: an inline (CSI ephemeral) volume's data
  *   records/volumes/<id>.json       controller: one record per volume
  *   records/attachments/<id>.json   controller: one record per (volume, node) attachment
  *   records/node/<volume-id>.json   node: staging path and published targets of a volume on this node
@@ -26,6 +32,24 @@ export class StateLayout {
 
   volumeDataDir(volumeId: string): string {
     return path.join(this.volumesDir, volumeId);
+  }
+
+  /** The image file of a volume kept as one (block, image): the only place that names it. */
+  volumeImageFile(volumeId: string): string {
+    return path.join(this.volumeDataDir(volumeId), BLOCK_IMAGE);
+  }
+
+  /** An inline (ephemeral) volume's data, owned by the node alone. */
+  ephemeralDataDir(volumeId: string): string {
+    return path.join(this.root, 'ephemeral', volumeId);
+  }
+
+  /**
+   * How mountinfo shows a bind of this volume's directory (persistent or inline): its root ends with the directory's
+   * path below the state directory (the state directory may itself sit anywhere in its filesystem).
+   */
+  volumeMountRoots(volumeId: string): string[] {
+    return [this.volumeDataDir(volumeId), this.ephemeralDataDir(volumeId)].map((dir) => `/${path.relative(this.root, dir)}`);
   }
 
   get volumeRecordsDir(): string {

@@ -1,23 +1,16 @@
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError, ResourceExhaustedError } from '../errors';
 import type { Logger } from '../log';
-import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
-import type { AccessType, Capability } from '../validate/capability';
-import { chooseCapacity, sizeFits, type SizeRange } from '../validate/capacity';
-import { imageFsType, kindFor } from '../validate/size-limit';
+import type { AccessType, Capability } from '../domain/capability';
+import { chooseCapacity, refuseAboveMax, sizeFits, type SizeRange } from '../domain/size-range';
+import { chooseKind, kindFor } from '../domain/kind-choice';
 import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type ControllerDeps } from './controller-deps';
 import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
 import { quarantinedError } from '../state/record-store';
 import { requirementAllowsNode } from './topology';
+import type { CreateVolumeCommand } from '../domain/commands';
 
-export interface CreateVolumeCommand {
-  name: string;
-  range: SizeRange;
-  capabilities: Capability[];
-  parameters: Record<string, string>;
-  mutableParameters: Record<string, string>;
-  topology: TopologyRequirement__Output | null;
-  source: ContentSource | null;
-}
+export type { CreateVolumeCommand } from '../domain/commands';
+
 
 /** What a restore or clone copies from, and the smallest volume it fits in. */
 interface ResolvedSource {
@@ -42,29 +35,6 @@ function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSou
   return { dir: deps.layout.volumeDataDir(vol.id), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType, fsType: vol.fsType ?? null };
 }
 
-/** Kinds whose data is a directory tree (copied file by file) versus an image file (copied whole). */
-const holdsImage = (kind: VolumeKind): boolean => kind === 'image' || kind === 'block';
-
-/**
- * What the new volume is made as: the kind its parameters ask for, and for an image its filesystem. Restore and
- * clone copy the source's data as it is, so the kinds must hold data the same way: a plain or quota directory takes
- * a directory's files (and a quota volume gets its own limit), an image takes an image, and its filesystem is the
- * source's (CSI spec, CreateVolume: an incompatible source is INVALID_ARGUMENT).
- */
-function chooseKind(cmd: CreateVolumeCommand, accessType: AccessType, source: ResolvedSource | null): { kind: VolumeKind; fsType: ImageFsType | null } {
-  const kind = kindFor(accessType, cmd.parameters);
-  const fsType = kind === 'image' ? imageFsType(cmd.capabilities, cmd.parameters) : null;
-  if (!source) return { kind, fsType };
-  if (holdsImage(source.kind) !== holdsImage(kind)) {
-    throw new InvalidArgumentError(`the source is a ${source.kind} volume; its data cannot become a ${kind} volume`);
-  }
-  if (kind !== 'image') return { kind, fsType };
-  const named = cmd.capabilities.some((c) => c.fsType !== '') || cmd.parameters['csi.storage.k8s.io/fstype'] !== undefined;
-  if (named && source.fsType !== null && fsType !== source.fsType) {
-    throw new InvalidArgumentError(`the source holds ${source.fsType}; it cannot be restored as ${fsType}`);
-  }
-  return { kind, fsType: source.fsType ?? fsType };
-}
 
 /** mkfs.xfs (xfsprogs >= 5.19) refuses filesystems under 300 MiB: an xfs image is never made smaller. */
 export const XFS_MIN_BYTES = 300n * 1024n * 1024n;
@@ -156,7 +126,7 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       name: cmd.name,
       capacityBytes: capacity.toString(),
       kind,
-      ...(kind === 'image' ? { fsType } : {}),
+      ...(fsType !== null ? { fsType } : {}),
       accessType,
       parameters: cmd.parameters,
       mutableParameters: cmd.mutableParameters,
@@ -268,9 +238,7 @@ export async function expandVolume(deps: ControllerDeps, volumeId: string, range
     }
     const wanted = range.required > 0n ? range.required : range.limit;
     if (wanted <= current) return { capacityBytes: current, nodeExpansionRequired: false };
-    if (deps.config.maxVolumeSize !== null && wanted > deps.config.maxVolumeSize) {
-      throw new OutOfRangeError(`requested ${wanted} bytes is more than the maximum volume size ${deps.config.maxVolumeSize}`);
-    }
+    refuseAboveMax(wanted, deps.config.maxVolumeSize, `requested ${wanted} bytes`);
     const backend = backendFor(deps, vol.kind);
     // Room for the record before the storage grows: a full state filesystem fails here with nothing changed.
     await deps.catalog.volumes.ensureRoom();

@@ -1,19 +1,8 @@
-import type { AccessMode, AccessType } from '../validate/capability';
-import { ACCESS_MODES } from '../validate/capability';
+import { ACCESS_MODES, type AccessMode, type AccessType } from '../domain/capability';
+import { IMAGE_FS_TYPES, VOLUME_KINDS, type ContentSource, type ImageFsType, type VolumeKind } from '../domain/volume-kind';
 import { bool, decimalSize, obj, oneOf, optStr, str, strMap } from '../state/record-fields';
 
-/**
- * How a volume's bytes are kept. Raw block volumes: 'block', a sparse image on a loop device. Filesystem volumes,
- * chosen by the StorageClass parameter sizeLimit (src/validate/size-limit.ts): 'dir', a plain directory (nothing
- * enforced); 'quota', a directory under a project quota; 'image', a sparse image holding its own filesystem,
- * loop-mounted at NodeStage.
- */
-export type VolumeKind = 'dir' | 'block' | 'quota' | 'image';
-export const VOLUME_KINDS: readonly VolumeKind[] = ['dir', 'block', 'quota', 'image'];
-
-/** Filesystems an 'image' volume can carry. */
-export const IMAGE_FS_TYPES = ['ext4', 'xfs'] as const;
-export type ImageFsType = (typeof IMAGE_FS_TYPES)[number];
+export { IMAGE_FS_TYPES, VOLUME_KINDS, type ContentSource, type ImageFsType, type VolumeKind } from '../domain/volume-kind';
 
 /**
  * creating: record written, data not yet in place (rolled back at start-up: the CO never got an answer).
@@ -21,11 +10,6 @@ export type ImageFsType = (typeof IMAGE_FS_TYPES)[number];
  */
 export type VolumePhase = 'creating' | 'ready' | 'deleting';
 
-/** Where a volume's initial data came from (CSI VolumeContentSource). */
-export interface ContentSource {
-  type: 'snapshot' | 'volume';
-  id: string;
-}
 
 export interface VolumeRecord {
   id: string;

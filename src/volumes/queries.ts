@@ -1,5 +1,5 @@
-import type { Capability } from '../validate/capability';
-import { decodeToken, encodeToken } from '../validate/token';
+import type { Capability } from '../domain/capability';
+import { decodeToken, encodeToken } from '../domain/paging';
 import type { VolumeCondition } from './backend';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeKind, VolumeRecord } from './model';

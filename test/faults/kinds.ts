@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability';
+import { MiB } from '../../support/units';
 
-export const MiB = 1024 * 1024;
+export { MiB } from '../../support/units';
 
 /**
  * The kinds of volume the fault harness, the fuzzer and the storms exercise: ONE list. A new kind of volume (a

@@ -9,8 +9,9 @@ import type { VolumeCapability, _csi_v1_VolumeCapability_AccessMode_Mode as Acce
 import type { VolumeContentSource } from '../../src/generated/csi/v1/VolumeContentSource';
 import { call } from './csi-client';
 import { mountCapability, mountPoints, Scratch, type DriverProcess } from './driver-process';
+import { MiB } from '../../support/units';
 
-export const MiB = 1024 * 1024;
+export { MiB } from '../../support/units';
 
 /** Runs a command (argv, no shell) and resolves with its stdout; rejects with its stderr. */
 export function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {

@@ -1,9 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { VolumeCapability, _csi_v1_VolumeCapability_AccessMode_Mode as AccessMode } from '../../src/generated/csi/v1/VolumeCapability';
 import { call, connectCsi, type CsiClients } from './csi-client';
+import { cleanupDir, mountPoints, mountPointsUnder } from '../../support/host-cleanup';
+
+export { cleanupDir, mountPoints, mountPointsUnder } from '../../support/host-cleanup';
 
 /** Real bind mounts need root; tests that mount are skipped elsewhere (and say why in their title). */
 export const isRoot = process.getuid?.() === 0;
@@ -199,25 +202,6 @@ export function mountCapability(mode: AccessMode = 'SINGLE_NODE_MULTI_WRITER'): 
   return { access_mode: { mode }, mount: { fs_type: '', mount_flags: [] } };
 }
 
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescapeOctal(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** Mount points of this process's namespace, in mount order (a stacked point appears once per layer). */
-export async function mountPoints(): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => unescapeOctal(l.split(' ')[4]!));
-}
-
-export async function mountPointsUnder(dir: string): Promise<string[]> {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  return (await mountPoints()).filter((m) => m === dir || m.startsWith(prefix));
-}
-
 export async function isMountPoint(p: string): Promise<boolean> {
   return (await mountPoints()).includes(p);
 }
@@ -229,26 +213,6 @@ export async function exists(p: string): Promise<boolean> {
   );
 }
 
-function umount(args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('umount', [...args], { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(`umount ${args.join(' ')}: ${stderr}`)) : resolve()));
-  });
-}
-
-/** Unmounts everything mounted under `dir` (deepest and most recent first), then removes it. */
-export async function cleanupDir(dir: string): Promise<void> {
-  for (let round = 0; round < 64; round++) {
-    const mounted = await mountPointsUnder(dir);
-    if (mounted.length === 0) break;
-    const deepest = [...mounted].sort((a, b) => b.split('/').length - a.split('/').length)[0]!;
-    // A busy mount is detached lazily so a failed test never leaves a mount behind.
-    await umount(['--', deepest]).catch(() => umount(['-l', '--', deepest]));
-  }
-  const left = await mountPointsUnder(dir);
-  // Never let rm recurse through a mount: it would delete whatever is mounted there.
-  if (left.length > 0) throw new Error(`cannot clean ${dir}: still mounted: ${left.join(', ')}`);
-  await rm(dir, { recursive: true, force: true });
-}
 
 /**
  * Owns a test file's temp dirs and drivers. dispose() kills drivers still running, reports mounts left under the

@@ -1,7 +1,7 @@
 /**
- * Fakes and factories for unit tests: a fake Mounter and StatFs, a valid Config, a driver built the way src/app.ts
- * builds it (real state directory, real DirBackend and records), and one request factory per RPC in the
- * proto-loader `__Output` shape (defaults on: every field present, int64 as decimal strings, enums as strings).
+ * Fakes and factories for unit tests: a fake Mounter and StatFs, a valid Config, a driver built by the same compose()
+ * as src/app.ts (real state directory, real backends and records, fakes of the host), and one request factory per RPC
+ * in the proto-loader `__Output` shape (defaults on: every field present, int64 as decimal strings, enums as strings).
  */
 import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { expect } from 'vitest';
+import { compose, loadState, type Host } from '../../src/compose';
 import { parseCommand, type Config } from '../../src/config';
 import type { ControllerExpandVolumeRequest__Output } from '../../src/generated/csi/v1/ControllerExpandVolumeRequest';
 import type { ControllerHandlers } from '../../src/generated/csi/v1/Controller';
@@ -32,26 +33,13 @@ import type { FsStats, StatFs } from '../../src/os/fs-stats';
 import type { LoopDevices, LoopInfo } from '../../src/os/loop';
 import type { BindOptions, MountEntry, Mounter } from '../../src/os/mount';
 import { controllerHandlers } from '../../src/services/controller';
-import { SnapshotCatalog } from '../../src/snapshots/catalog';
 import { nodeHandlers } from '../../src/services/node';
-import { DirSyncer } from '../../src/state/dir-sync';
-import { KeyedLocks } from '../../src/state/locks';
-import { RecordStore } from '../../src/state/record-store';
 import type { AccessMode } from '../../src/validate/capability';
-import type { VolumeBackend } from '../../src/volumes/backend';
-import { BlockBackend } from '../../src/volumes/block-backend';
-import { VolumeCatalog } from '../../src/volumes/catalog';
-import type { ControllerDeps } from '../../src/volumes/controller-deps';
-import { DirBackend } from '../../src/volumes/dir-backend';
-import { ImageBackend } from '../../src/volumes/image-backend';
-import { expandVolume } from '../../src/volumes/lifecycle';
-import { QuotaBackend } from '../../src/volumes/quota-backend';
+import { QuotaBackend } from '../../src/kinds/quota/controller';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
-import { Trash } from '../../src/os/trash';
-import { parseNodeVolumeRecord, type VolumeKind } from '../../src/volumes/model';
-import { reconcileController } from '../../src/volumes/reconcile';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';
+import type { SnapshotDeps } from '../../src/snapshots/catalog';
 
 export const GiB = 1024n ** 3n;
 export const MiB = 1024n ** 2n;
@@ -245,7 +233,9 @@ export interface TestDriver {
   quotas: FakeProjectQuotas;
   /** Its support starts as "XFS with prjquota at the state dir"; tests switch it off with setSupport. */
   quota: QuotaBackend;
-  controllerDeps: ControllerDeps;
+  /** The fakes above as the Host compose() took (compose a restarted driver over the same state with it). */
+  host: Host;
+  controllerDeps: SnapshotDeps;
   nodeDeps: NodeDeps;
   controller: ControllerHandlers;
   node: NodeHandlers;
@@ -259,53 +249,21 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
   // Node tests put staging and target paths under <dir>/kubelet, as kubelet does under its root directory.
   const config = testConfig({ 'state-dir': path.join(dir, 'state'), 'allowed-path-root': path.join(dir, 'kubelet'), ...flags });
   const log = silentLogger();
-  const layout = new StateLayout(config.stateDir);
-  const syncer = new DirSyncer();
-  const locks = new KeyedLocks();
   const statFs = fakeStatFs();
   const copier = new FakeCopier();
   const loops = new FakeLoopDevices();
   const mounter = new FakeMounter();
   const filesystems = new FakeFilesystems();
   const quotas = new FakeProjectQuotas();
-  const quota = new QuotaBackend(layout, statFs.statFs, copier, quotas);
+  const host: Host = { statFs: statFs.statFs, deviceOf: async () => STATE_DEVICE, copier, loops, mounter, filesystems, projectQuotas: quotas };
+  // The same wiring and start-up as src/app.ts; only the host is fake, and records skip the space reserve.
+  const driver = compose(config, host, { log, now: () => new Date('2025-01-01T00:00:00.000Z'), newId: sequentialIds(), spaceReserve: false });
+  const { layout, quota } = driver;
   quota.setSupport({ supported: true, mountPoint: dir, fsType: 'xfs' });
-  const backends = new Map<VolumeKind, VolumeBackend>([
-    ['dir', new DirBackend(layout, statFs.statFs, copier)],
-    ['block', new BlockBackend(layout, loops, copier)],
-    ['quota', quota],
-    ['image', new ImageBackend(layout, loops, copier, filesystems, mounter, statFs.statFs)],
-  ]);
-  const controllerDeps: ControllerDeps = {
-    config,
-    layout,
-    catalog: new VolumeCatalog(layout, syncer),
-    snapshots: new SnapshotCatalog(layout, syncer),
-    backends,
-    locks,
-    statFs: statFs.statFs,
-    now: () => new Date('2025-01-01T00:00:00.000Z'),
-    newId: sequentialIds(),
-    trash: new Trash(layout.trashDir, log),
-  };
-  const nodeDeps: NodeDeps = {
-    config,
-    layout,
-    backends,
-    filesystems,
-    growVolume: config.controllerExpansion ? null : (id, range, rpcLog) => expandVolume(controllerDeps, id, range, rpcLog),
-    locks,
-    mounter,
-    loops,
-    statFs: statFs.statFs,
-    deviceOf: async () => STATE_DEVICE,
-    nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer),
-  };
+  const controllerDeps = driver.controller!;
+  const nodeDeps = driver.node!;
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  await controllerDeps.catalog.load(log);
-  await controllerDeps.snapshots.load(log);
-  await reconcileController(controllerDeps, log);
-  await nodeDeps.nodeRecords.load(log);
+  await loadState(driver, log);
   const ctx = readyContext(log);
   return {
     dir,
@@ -318,6 +276,7 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     filesystems,
     quotas,
     quota,
+    host,
     controllerDeps,
     nodeDeps,
     controller: controllerHandlers(ctx, controllerDeps),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/csi-client';
 import { exists, isMountPoint, isRoot, mountCapability, NEEDS_ROOT, Scratch, type DriverProcess } from '../helpers/driver-process';
+import { MiB } from '../../support/units';
 
 const scratch = new Scratch();
 
@@ -11,8 +12,6 @@ afterAll(async () => {
   expect(leftMounts).toEqual([]);
   expect(leftDirs).toEqual([]);
 });
-
-const MiB = 1024 * 1024;
 
 async function createVolume(driver: DriverProcess, name: string, bytes: number): Promise<string> {
   const c = driver.clients.controller;

@@ -10,7 +10,7 @@ import { loadVolume } from '../../src/node/node-deps';
 import type { VolumeBackend } from '../../src/volumes/backend';
 import type { VolumeCatalog } from '../../src/volumes/catalog';
 import type { VolumeKind, VolumeRecord } from '../../src/volumes/model';
-import { ProjectIdAllocator } from '../../src/volumes/project-ids';
+import { ProjectIdAllocator } from '../../src/kinds/quota/project-ids';
 import { reservedBytes } from '../../src/volumes/reservations';
 import { createVolumeRequest, invoke, MiB, range, startDriver, type TestDriver } from '../helpers/fakes';
 

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BLOCK_IMAGE } from '../../../src/volumes/sparse-image';
+import { BLOCK_IMAGE } from '../../../src/volumes/layout';
 import {
   blockCap,
   controllerPublishRequest,

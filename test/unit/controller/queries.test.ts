@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeToken } from '../../../src/validate/token';
+import { encodeToken } from '../../../src/domain/paging';
 import {
   blockCap,
   controllerPublishRequest,

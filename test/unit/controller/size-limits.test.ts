@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ID_BASE } from '../../../src/volumes/project-ids';
+import { PROJECT_ID_BASE } from '../../../src/kinds/quota/project-ids';
 import {
   createVolumeRequest,
   expandVolumeRequest,

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { remountStagedImages } from '../../../src/node/image';
+import { remountStagedImages } from '../../../src/kinds/image/node';
 import { reconcileSnapshots } from '../../../src/snapshots/reconcile';
 import {
   createVolumeRequest,

@@ -1,19 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SRC, sources } from '../../helpers/sources';
 import { runCommand } from '../../../src/os/exec';
-
-const SRC = path.resolve(__dirname, '..', '..', '..', 'src');
-
-async function sources(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'generated') out.push(...(await sources(p)));
-    else if (e.isFile() && e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
 
 describe('no request reaches a shell', () => {
   it('only src/os/exec.ts starts processes, and only with execFile (argv, no shell)', async () => {

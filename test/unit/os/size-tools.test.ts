@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ext4Bytes } from '../../../src/os/filesystem';
 import { parseMountInfo } from '../../../src/os/mount';
 import { mountHolding, quotaSupportOf } from '../../../src/os/project-quota';
-import { PROJECT_ID_BASE, ProjectIdAllocator } from '../../../src/volumes/project-ids';
+import { PROJECT_ID_BASE, ProjectIdAllocator } from '../../../src/kinds/quota/project-ids';
 
 const MOUNTINFO = [
   '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',

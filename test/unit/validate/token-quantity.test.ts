@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError } from '../../../src/errors';
 import { parseQuantity } from '../../../src/validate/quantity';
-import { decodeToken, encodeToken, parseMaxEntries } from '../../../src/validate/token';
+import { decodeToken, encodeToken, parseMaxEntries } from '../../../src/domain/paging';
 
 describe('pagination tokens', () => {
   it('round-trips the key to resume after', () => {

@@ -1,11 +1,11 @@
 import { lstat } from 'node:fs/promises';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import type { VolumeRecord } from './model';
-import { SparseImageBackend } from './sparse-image';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import type { VolumeRecord } from '../../volumes/model';
+import { SparseImageBackend } from '../sparse-image';
 
 /**
  * A raw block volume: a sparse file of exactly the volume's capacity, attached to a loop device on the node
- * (src/volumes/sparse-image.ts holds what it shares with image volumes).
+ * (src/kinds/sparse-image.ts holds what it shares with image volumes).
  */
 export class BlockBackend extends SparseImageBackend implements VolumeBackend {
   readonly kind = 'block' as const;

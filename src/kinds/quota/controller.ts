@@ -1,11 +1,11 @@
-import { InternalError, ResourceExhaustedError } from '../errors';
+import { InternalError, ResourceExhaustedError } from '../../errors';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
-import type { TreeCopier } from '../os/copy';
-import type { StatFs } from '../os/fs-stats';
-import type { ProjectQuotas, QuotaSupport } from '../os/project-quota';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import type { StateLayout } from './layout';
-import type { VolumeRecord } from './model';
+import type { TreeCopier } from '../../os/copy';
+import type { StatFs } from '../../os/fs-stats';
+import type { ProjectQuotas, QuotaSupport } from '../../os/project-quota';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import type { StateLayout } from '../../volumes/layout';
+import type { VolumeRecord } from '../../volumes/model';
 import { ProjectIdAllocator } from './project-ids';
 
 /**

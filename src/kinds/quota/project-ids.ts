@@ -4,7 +4,7 @@
  * between choosing and taking one), so concurrent creates never share one; the volume record keeps its ID, and
  * `adopt` takes back the IDs of records loaded at start-up.
  */
-import { ResourceExhaustedError } from '../errors';
+import { ResourceExhaustedError } from '../../errors';
 
 export const PROJECT_ID_BASE = 1_000_000;
 const PROJECT_ID_MAX = 0xffffffff;

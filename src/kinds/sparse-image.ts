@@ -1,12 +1,9 @@
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { TreeCopier } from '../os/copy';
 import type { LoopDevices } from '../os/loop';
-import type { VolumeUsage } from './backend';
-import type { StateLayout } from './layout';
-import type { VolumeRecord } from './model';
-
-export const BLOCK_IMAGE = 'disk.img';
+import type { VolumeUsage } from '../volumes/backend';
+import type { StateLayout } from '../volumes/layout';
+import type { VolumeRecord } from '../volumes/model';
 
 /**
  * What raw block volumes and image volumes share: a sparse file of exactly the volume's capacity
@@ -21,7 +18,7 @@ export abstract class SparseImageBackend {
   ) {}
 
   imageOf(volume: VolumeRecord): string {
-    return path.join(this.layout.volumeDataDir(volume.id), BLOCK_IMAGE);
+    return this.layout.volumeImageFile(volume.id);
   }
 
   stageSource(volume: VolumeRecord): string {

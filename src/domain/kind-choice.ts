@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors';
-import { IMAGE_FS_TYPES, type ImageFsType, type VolumeKind } from '../volumes/model';
+import { IMAGE_FS_TYPES, type ImageFsType, type VolumeKind } from './volume-kind';
 import type { AccessType, Capability } from './capability';
+import type { CreateVolumeCommand } from './commands';
 
 /**
  * The StorageClass parameter that chooses how a filesystem volume's size is kept:
@@ -47,4 +48,32 @@ export function imageFsType(caps: readonly Capability[], parameters: Readonly<Re
     throw new InvalidArgumentError(`fs_type ${JSON.stringify(wanted.slice(0, 64))} is not one an image volume can hold (${IMAGE_FS_TYPES.join(', ')})`);
   }
   return wanted as ImageFsType;
+}
+
+/** Kinds whose data is a directory tree (copied file by file) versus an image file (copied whole). */
+const holdsImage = (kind: VolumeKind): boolean => kind === 'image' || kind === 'block';
+
+/**
+ * What the new volume is made as: the kind its parameters ask for, and for an image its filesystem. Restore and
+ * clone copy the source's data as it is, so the kinds must hold data the same way: a plain or quota directory takes
+ * a directory's files (and a quota volume gets its own limit), an image takes an image, and its filesystem is the
+ * source's (CSI spec, CreateVolume: an incompatible source is INVALID_ARGUMENT). Only the image kind has an fsType.
+ */
+export function chooseKind(
+  cmd: Pick<CreateVolumeCommand, 'capabilities' | 'parameters'>,
+  accessType: AccessType,
+  source: { kind: VolumeKind; fsType: ImageFsType | null } | null,
+): { kind: VolumeKind; fsType: ImageFsType | null } {
+  const kind = kindFor(accessType, cmd.parameters);
+  const fsType = kind === 'image' ? imageFsType(cmd.capabilities, cmd.parameters) : null;
+  if (!source) return { kind, fsType };
+  if (holdsImage(source.kind) !== holdsImage(kind)) {
+    throw new InvalidArgumentError(`the source is a ${source.kind} volume; its data cannot become a ${kind} volume`);
+  }
+  if (kind !== 'image') return { kind, fsType };
+  const named = cmd.capabilities.some((c) => c.fsType !== '') || cmd.parameters['csi.storage.k8s.io/fstype'] !== undefined;
+  if (named && source.fsType !== null && fsType !== source.fsType) {
+    throw new InvalidArgumentError(`the source holds ${source.fsType}; it cannot be restored as ${fsType}`);
+  }
+  return { kind, fsType: source.fsType ?? fsType };
 }

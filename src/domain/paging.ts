@@ -1,4 +1,5 @@
 import { AbortedError, InvalidArgumentError } from '../errors';
+import { upperBound } from '../state/sorted-keys';
 
 /**
  * Pagination tokens are opaque to the CO: base64url of the last key returned. Resuming after a key (not an offset)
@@ -36,16 +37,4 @@ export function pageAfter(sortedKeys: readonly string[], maxEntries: number, sta
   const start = after === null ? 0 : upperBound(sortedKeys, after);
   const end = maxEntries > 0 ? Math.min(sortedKeys.length, start + maxEntries) : sortedKeys.length;
   return { keys: sortedKeys.slice(start, end), nextToken: end < sortedKeys.length ? encodeToken(sortedKeys[end - 1]!) : '' };
-}
-
-/** Index of the first element greater than `key` in a sorted array. */
-function upperBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -1,13 +1,14 @@
 import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
-import { FailedPreconditionError, InvalidArgumentError } from '../errors';
-import type { Logger } from '../log';
-import { FilesystemDamagedError, OnlineGrowRefusedError } from '../os/filesystem';
-import type { Capability } from '../validate/capability';
-import { fsTypeOf } from '../volumes/image-backend';
-import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
-import { currentLoop, detachLoops, ensureLoop } from './block';
-import { mountStateAt } from './mounts';
-import { loadVolume, type NodeDeps } from './node-deps';
+import { FailedPreconditionError, InvalidArgumentError } from '../../errors';
+import type { Logger } from '../../log';
+import { FilesystemDamagedError, OnlineGrowRefusedError } from '../../os/filesystem';
+import type { Capability } from '../../domain/capability';
+import { fsTypeOf } from './controller';
+import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
+import { currentLoop, detachLoops, ensureLoop } from '../../node/block';
+import { mountStateAt } from '../../node/mounts';
+import { loadVolume, type NodeDeps } from '../../node/node-deps';
+import type { NodeKindHalf } from '../../node/node-kind';
 
 /**
  * NodeStageVolume of an image volume: its image on a loop device, the filesystem grown to fill the image (a restore
@@ -136,3 +137,11 @@ export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<
   }
   return remounted;
 }
+
+/** The node half of an image volume: a filesystem on a loop device, grown on the node, remounted after a reboot. */
+export const imageNode: NodeKindHalf = {
+  onLoop: true,
+  stage: stageImage,
+  grow: growMountedImage,
+  restoreStaged: remountStagedImages,
+};

@@ -1,19 +1,19 @@
-import { InternalError } from '../errors';
+import { InternalError } from '../../errors';
 import { lstat } from 'node:fs/promises';
-import type { TreeCopier } from '../os/copy';
-import type { Filesystems } from '../os/filesystem';
-import type { StatFs } from '../os/fs-stats';
-import type { LoopDevices } from '../os/loop';
-import type { Mounter } from '../os/mount';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import { SparseImageBackend } from './sparse-image';
-import type { StateLayout } from './layout';
-import type { ImageFsType, VolumeRecord } from './model';
+import type { TreeCopier } from '../../os/copy';
+import type { Filesystems } from '../../os/filesystem';
+import type { StatFs } from '../../os/fs-stats';
+import type { LoopDevices } from '../../os/loop';
+import type { Mounter } from '../../os/mount';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import { SparseImageBackend } from '../sparse-image';
+import type { StateLayout } from '../../volumes/layout';
+import type { ImageFsType, VolumeRecord } from '../../volumes/model';
 
 /**
  * A filesystem volume kept in a sparse image of exactly its capacity (volumes/<id>/disk.img) holding a filesystem
  * of its own (ext4 or xfs), made at CreateVolume. The node attaches it to a loop device and mounts it at the
- * staging path (src/node/image.ts). A write past the end of the filesystem fails with ENOSPC inside the volume and
+ * staging path (src/kinds/image/node.ts). A write past the end of the filesystem fails with ENOSPC inside the volume and
  * touches nothing else; it works on any host filesystem. Expansion grows the image here and the filesystem on the
  * node (growsOnNode).
  */

@@ -1,10 +1,10 @@
-import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
-import type { TreeCopier } from '../os/copy';
-import type { StatFs } from '../os/fs-stats';
-import type { VolumeBackend, VolumeCondition, VolumeUsage } from './backend';
-import type { StateLayout } from './layout';
-import type { VolumeRecord } from './model';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import type { TreeCopier } from '../../os/copy';
+import type { StatFs } from '../../os/fs-stats';
+import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
+import type { StateLayout } from '../../volumes/layout';
+import type { VolumeRecord } from '../../volumes/model';
+import { dirUsage } from '../../volumes/usage';
 
 /**
  * A volume is a plain directory. Nothing enforces its size: capacity is what was asked for, usage is what a walk of
@@ -74,43 +74,4 @@ export class DirBackend implements VolumeBackend {
   async usage(volume: VolumeRecord): Promise<VolumeUsage> {
     return dirUsage(this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
   }
-}
-
-/**
- * A directory's own usage against its capacity: used is what a walk finds; available is what is left of the
- * capacity, but never more than its filesystem really has free (nothing reserves the difference).
- */
-export async function dirUsage(dir: string, capacity: bigint, statFs: StatFs): Promise<VolumeUsage> {
-  const [walked, fs] = await Promise.all([walkUsage(dir), statFs(dir)]);
-  const left = capacity > walked.bytes ? capacity - walked.bytes : 0n;
-  return {
-    totalBytes: capacity,
-    usedBytes: walked.bytes,
-    availableBytes: left < fs.availableBytes ? left : fs.availableBytes,
-    totalInodes: walked.inodes + fs.freeInodes,
-    usedInodes: walked.inodes,
-    availableInodes: fs.freeInodes,
-  };
-}
-
-/** Allocated bytes and inodes under a directory; hard links counted once; does not cross into other mounts. */
-export async function walkUsage(root: string): Promise<{ bytes: bigint; inodes: bigint }> {
-  const rootStat = await lstat(root, { bigint: true });
-  const seen = new Set<string>();
-  let bytes = 0n;
-  let inodes = 0n;
-  const visit = async (p: string): Promise<void> => {
-    const s = await lstat(p, { bigint: true }).catch(() => null);
-    if (!s || s.dev !== rootStat.dev) return;
-    const key = `${s.ino}`;
-    if (s.nlink > 1n && seen.has(key)) return;
-    if (s.nlink > 1n) seen.add(key);
-    bytes += s.blocks * 512n;
-    inodes += 1n;
-    if (!s.isDirectory()) return;
-    const names = await readdir(p).catch(() => [] as string[]);
-    for (const name of names) await visit(path.join(p, name));
-  };
-  await visit(root);
-  return { bytes, inodes };
 }

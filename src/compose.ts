@@ -1,0 +1,117 @@
+/**
+ * The one composition root: builds the whole driver (controller and node dependencies, every volume kind) from a
+ * Config and a Host. src/app.ts composes it over the real host (systemHost); the unit tests compose it over fakes of
+ * the same interfaces (test/helpers/fakes.ts), so both run the same wiring and the same start-up (loadState).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config';
+import type { Logger } from './log';
+import { buildKinds } from './kinds/registry';
+import type { QuotaBackend } from './kinds/quota/controller';
+import { reattachStagedLoops } from './node/block';
+import type { NodeDeps } from './node/node-deps';
+import type { NodeKindHalf } from './node/node-kind';
+import type { Host } from './os/host';
+import { Trash } from './os/trash';
+import { SnapshotCatalog, type SnapshotDeps } from './snapshots/catalog';
+import { reconcileSnapshots } from './snapshots/reconcile';
+import { DirSyncer } from './state/dir-sync';
+import { KeyedLocks } from './state/locks';
+import { RecordStore } from './state/record-store';
+import { SpaceReserve } from './state/space-reserve';
+import type { VolumeBackend } from './volumes/backend';
+import { VolumeCatalog } from './volumes/catalog';
+import { StateLayout } from './volumes/layout';
+import { expandVolume } from './volumes/lifecycle';
+import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
+import { reconcileController } from './volumes/reconcile';
+
+export { systemHost, type Host } from './os/host';
+
+export interface ComposeOptions {
+  readonly log: Logger;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+  /** False leaves the record stores without the space reserve (unit tests that do not exercise a full disk). */
+  readonly spaceReserve?: boolean;
+}
+
+/** The driver's parts; `controller` / `node` are null when --mode leaves that role to another process. */
+export interface Driver {
+  readonly config: Config;
+  readonly host: Host;
+  readonly layout: StateLayout;
+  readonly reserve: SpaceReserve;
+  readonly quota: QuotaBackend;
+  readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  readonly controller: SnapshotDeps | null;
+  readonly node: NodeDeps | null;
+}
+
+export function compose(config: Config, host: Host, options: ComposeOptions): Driver {
+  const { log } = options;
+  const layout = new StateLayout(config.stateDir);
+  const syncer = new DirSyncer();
+  const reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
+  const storeReserve = options.spaceReserve === false ? null : reserve;
+  const locks = new KeyedLocks();
+  const { slices, quota } = buildKinds(layout, host);
+  const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
+  const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
+  const controller: SnapshotDeps | null =
+    config.mode !== 'node'
+      ? {
+          config,
+          layout,
+          catalog: new VolumeCatalog(layout, syncer, storeReserve),
+          snapshots: new SnapshotCatalog(layout, syncer, storeReserve),
+          backends,
+          locks,
+          statFs: host.statFs,
+          now: options.now ?? (() => new Date()),
+          newId: options.newId ?? randomUUID,
+          trash: new Trash(layout.trashDir, log),
+        }
+      : null;
+  const node: NodeDeps | null =
+    config.mode !== 'controller'
+      ? {
+          config,
+          layout,
+          backends,
+          nodeKinds,
+          filesystems: host.filesystems,
+          growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,
+          locks,
+          mounter: host.mounter,
+          loops: host.loops,
+          statFs: host.statFs,
+          deviceOf: host.deviceOf,
+          nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, storeReserve),
+        }
+      : null;
+  return { config, host, layout, reserve, quota, backends, controller, node };
+}
+
+/**
+ * Start-up's state work, in order: controller records loaded (quota project IDs adopted before any create can take
+ * one), reconciled, then the node's records loaded, its loop devices put back, then what each kind restores (an
+ * image volume's staging mount).
+ */
+export async function loadState(driver: Driver, log: Logger): Promise<void> {
+  const { controller, node } = driver;
+  if (controller) {
+    await controller.catalog.load(log);
+    driver.quota.projectIds.adopt([...controller.catalog.volumes.values()].map((v) => v.projectId));
+    await controller.snapshots.load(log);
+    await reconcileController(controller, log);
+    await reconcileSnapshots(controller, log);
+  }
+  if (node) {
+    await node.nodeRecords.load(log);
+    const reattached = await reattachStagedLoops(node, log);
+    let remounted = 0;
+    for (const half of node.nodeKinds.values()) remounted += (await half.restoreStaged?.(node, log)) ?? 0;
+    log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What validation hands the domain: one command per mutating RPC, plain data, no wire types except the topology
+ * request (CreateVolume passes it to the topology check as it came). src/validate builds them; volumes, snapshots
+ * and node act on them.
+ */
+import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
+import type { Capability } from './capability';
+import type { SizeRange } from './size-range';
+import type { ContentSource } from './volume-kind';
+
+export interface CreateVolumeCommand {
+  name: string;
+  range: SizeRange;
+  capabilities: Capability[];
+  parameters: Record<string, string>;
+  mutableParameters: Record<string, string>;
+  topology: TopologyRequirement__Output | null;
+  source: ContentSource | null;
+}
+
+export interface ControllerPublishCommand {
+  volumeId: string;
+  nodeId: string;
+  capability: Capability;
+  readonly: boolean;
+}
+
+export interface CreateSnapshotCommand {
+  name: string;
+  sourceVolumeId: string;
+  parameters: Record<string, string>;
+}
+
+export interface CreateGroupCommand {
+  name: string;
+  sourceVolumeIds: string[];
+  parameters: Record<string, string>;
+}
+
+export interface StageCommand {
+  volumeId: string;
+  stagingPath: string;
+  capability: Capability;
+}
+
+export interface NodePublishCommand {
+  volumeId: string;
+  targetPath: string;
+  stagingPath: string;
+  capability: Capability;
+  readonly: boolean;
+}
+
+export interface EphemeralPublishCommand {
+  volumeId: string;
+  targetPath: string;
+  capability: Capability;
+  readonly: boolean;
+  sizeBytes: bigint;
+}
+
+/** Kubernetes marks CSI inline (ephemeral) volumes with this volume_context key. */
+export const EPHEMERAL_CONTEXT_KEY = 'csi.storage.k8s.io/ephemeral';
+/** The pod's volumeAttributes key that sizes an inline volume (Kubernetes quantity, e.g. 256Mi). */
+export const EPHEMERAL_SIZE_KEY = 'size';

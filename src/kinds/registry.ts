@@ -1,0 +1,35 @@
+/**
+ * The one place that maps a volume kind to its code. Adding a kind is a folder under src/kinds/ plus a line here;
+ * nothing else in the driver branches on the kind (an architecture test checks it).
+ */
+import type { NodeKindHalf } from '../node/node-kind';
+import type { Host } from '../os/host';
+import type { VolumeBackend } from '../volumes/backend';
+import type { StateLayout } from '../volumes/layout';
+import type { VolumeKind } from '../volumes/model';
+import { BlockBackend } from './block/controller';
+import { blockNode } from './block/node';
+import { DirBackend } from './dir/controller';
+import { directoryNode } from './dir/node';
+import { ImageBackend } from './image/controller';
+import { imageNode } from './image/node';
+import { QuotaBackend } from './quota/controller';
+import { quotaNode } from './quota/node';
+
+/** A kind's two halves: the controller's (create, delete, expand, snapshot, usage) and the node's (stage, grow). */
+export interface KindSlice {
+  readonly controller: VolumeBackend;
+  readonly node: NodeKindHalf;
+}
+
+/** Every kind over one host; the quota kind is also returned by type (start-up sets its support, adopts its IDs). */
+export function buildKinds(layout: StateLayout, host: Host): { slices: ReadonlyMap<VolumeKind, KindSlice>; quota: QuotaBackend } {
+  const quota = new QuotaBackend(layout, host.statFs, host.copier, host.projectQuotas);
+  const slices = new Map<VolumeKind, KindSlice>([
+    ['dir', { controller: new DirBackend(layout, host.statFs, host.copier), node: directoryNode }],
+    ['block', { controller: new BlockBackend(layout, host.loops, host.copier), node: blockNode }],
+    ['quota', { controller: quota, node: quotaNode }],
+    ['image', { controller: new ImageBackend(layout, host.loops, host.copier, host.filesystems, host.mounter, host.statFs), node: imageNode }],
+  ]);
+  return { slices, quota };
+}

@@ -1,0 +1,32 @@
+import { CpTreeCopier, type TreeCopier } from './copy';
+import { systemDeviceOf, type DeviceOf } from './device';
+import type { CommandRunner } from './exec';
+import { SystemFilesystems, type Filesystems } from './filesystem';
+import { systemStatFs, type StatFs } from './fs-stats';
+import { SystemLoopDevices, type LoopDevices } from './loop';
+import { SystemMounter, type Mounter } from './mount';
+import { XfsQuotaTool, type ProjectQuotas } from './project-quota';
+
+/** The host as the driver sees it: every tool behind an interface (src/os), real in production, fakes in unit tests. */
+export interface Host {
+  readonly statFs: StatFs;
+  readonly deviceOf: DeviceOf;
+  readonly copier: TreeCopier;
+  readonly loops: LoopDevices;
+  readonly mounter: Mounter;
+  readonly filesystems: Filesystems;
+  readonly projectQuotas: ProjectQuotas;
+}
+
+/** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
+export function systemHost(runCommand: CommandRunner): Host {
+  return {
+    statFs: systemStatFs,
+    deviceOf: systemDeviceOf,
+    copier: new CpTreeCopier(runCommand),
+    loops: new SystemLoopDevices(runCommand),
+    mounter: new SystemMounter(runCommand),
+    filesystems: new SystemFilesystems(runCommand),
+    projectQuotas: new XfsQuotaTool(runCommand),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The folder structure as a test (docs/architecture.md): no import cycle between src/ folders, and the volume kind
+ * is branched on only in its own slice (src/kinds/) and the kind choice (src/domain/kind-choice.ts). What starts
+ * processes is checked in test/unit/os/no-shell.test.ts.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SRC, sources } from '../helpers/sources';
+
+/** A file's unit in the folder graph: its top folder under src/, or the file itself for a file directly in src/. */
+function unitOf(file: string): string {
+  const rel = path.relative(SRC, file).split(path.sep);
+  return rel.length > 1 ? rel[0]! : rel[0]!.replace(/\.ts$/, '');
+}
+
+/** Every relative import (type-only ones too: they tie the folders together just the same). */
+function importsOf(file: string, text: string): string[] {
+  return [...text.matchAll(/from '(\.[^']+)'/g)].map((m) => path.resolve(path.dirname(file), m[1]!));
+}
+
+async function folderGraph(): Promise<Map<string, Set<string>>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of await sources(SRC)) {
+    const from = unitOf(file);
+    for (const target of importsOf(file, await readFile(file, 'utf8'))) {
+      const to = unitOf(target);
+      if (to === from) continue;
+      if (!graph.has(from)) graph.set(from, new Set());
+      graph.get(from)!.add(to);
+    }
+  }
+  return graph;
+}
+
+/** The cycles of a graph, one path per strongly connected component of more than one unit (Tarjan). */
+function cyclesOf(graph: Map<string, Set<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component: string[] = [];
+    for (let w = stack.pop()!; ; w = stack.pop()!) {
+      component.push(w);
+      if (w === v) break;
+    }
+    if (component.length > 1) found.push(component.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+describe('architecture', () => {
+  it('finds a cycle when there is one (the checker itself)', () => {
+    const graph = new Map([
+      ['volumes', new Set(['snapshots', 'state'])],
+      ['snapshots', new Set(['volumes'])],
+      ['state', new Set<string>()],
+    ]);
+    expect(cyclesOf(graph)).toEqual([['snapshots', 'volumes']]);
+  });
+
+  it('has no import cycle between folders of src/', async () => {
+    expect(cyclesOf(await folderGraph())).toEqual([]);
+  });
+
+  it('branches on the volume kind only in src/kinds/ and src/domain/kind-choice.ts', async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      // The offline CLI and the metrics read records of every kind and report them per kind: not the driver's paths.
+      if (/^(kinds|cli|metrics)\//.test(rel) || rel === path.join('domain', 'kind-choice.ts')) continue;
+      const text = await readFile(file, 'utf8');
+      if (/\bkind\s*[!=]==?\s*'(dir|quota|image|block)'/.test(text)) offenders.push(rel);
+    }
+    expect(offenders).toEqual([]);
+  });
+});
