@@ -12,7 +12,7 @@ import { call, connectCsi, type CsiClients } from '../test/helpers/csi-client';
 export interface DriverSpec {
   label: string;
   kind: 'ours' | 'baseline' | 'reference';
-  /** dist/main.js for ours/baseline, the hostpathplugin binary for the reference. */
+  /** dist/bundle/main.js (or dist/main.js of older builds) for ours/baseline, the hostpathplugin binary for the reference. */
   bin: string;
   /** The build has --allowed-path-root (staging and target paths must be under it; builds before it do not). */
   allowedPathRoot?: boolean;

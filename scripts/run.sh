@@ -9,4 +9,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   bash scripts/npm-install.sh
 fi
 npm run --silent build
-exec node dist/main.js "$@"
+# The bundled build, as the image runs it (scripts/bundle.js).
+exec node dist/bundle/main.js "$@"

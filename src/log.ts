@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -7,7 +8,11 @@ export type LogFormat = 'json' | 'pretty';
 export function createRootLogger(level: string, format: LogFormat): Logger {
   const base = { name: 'hostpath-csi' };
   if (format === 'pretty') {
-    return pino({ level, base }, pino.transport({ target: 'pino-pretty', options: { colorize: false, destination: 2 } }));
+    // Loaded only for --log-format pretty (start-up time and idle memory of the default JSON format do not pay for
+    // it), and run as a stream in this thread: a pino.transport worker would load its worker file by a path inside
+    // node_modules/pino, which the bundled build does not have. Pretty logs are for people at a terminal, not load.
+    const pretty = require('pino-pretty') as typeof PinoPretty;
+    return pino({ level, base }, pretty({ colorize: false, destination: 2, sync: false }));
   }
   return pino({ level, base }, pino.destination({ dest: 2, sync: false }));
 }

@@ -118,7 +118,7 @@ describe('the runtime image layout, built without Docker', () => {
   const node = existsSync(nodeOfImage) ? nodeOfImage : process.execPath;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(ROOT, 'dist', 'main.js'))) throw new Error('dist/ is missing: npm run build first');
+    if (!existsSync(path.join(ROOT, 'dist', 'bundle', 'driver.js'))) throw new Error('dist/ is missing: npm run build first');
     work = await mkdtemp(path.join(os.tmpdir(), 'hostpath-csi-image-'));
     app = path.join(work, 'app');
     await mkdir(app);
@@ -129,7 +129,7 @@ describe('the runtime image layout, built without Docker', () => {
         const paths = fromBuild ? words.slice(1) : words;
         const dest = path.join(app, paths.at(-1)!);
         for (const src of paths.slice(0, -1)) {
-          // The build stage compiles /src into /src/dist: the same as `npm run build` here.
+          // The build stage compiles /src into /src/dist (and bundles into /src/dist/bundle): `npm run build` here.
           const local = fromBuild ? path.join(ROOT, path.relative('/src', src)) : path.join(ROOT, src);
           const target = paths.at(-1)!.endsWith('/') ? path.join(dest, path.basename(src)) : dest;
           await cp(local, target, { recursive: true });
@@ -153,7 +153,7 @@ describe('the runtime image layout, built without Docker', () => {
   });
 
   it('holds dist, proto, package.json and production dependencies only', () => {
-    for (const p of ['dist/main.js', 'proto/csi.proto', 'proto/loader-options.json', 'package.json']) {
+    for (const p of ['dist/main.js', 'dist/driver.js', 'proto/csi.json', 'proto/csi.proto', 'proto/loader-options.json', 'package.json']) {
       expect(existsSync(path.join(app, p)), p).toBe(true);
     }
     for (const dep of ['@grpc/grpc-js', '@grpc/proto-loader', 'pino', 'fs-extra']) {
