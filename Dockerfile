@@ -33,6 +33,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
+# V8's young generation capped at 1 MiB per semi-space (default up to 16 MiB): idle RSS -3 MiB and peak RSS under
+# a create/delete storm about -30 MiB, for more (sub-millisecond) scavenges; see docs/performance.md. scripts/run.sh
+# passes the same flag, and the bench starts the driver with this line's value.
+ENV NODE_OPTIONS=--max-semi-space-size=1
 # package.json is read at run time for --version; proto/ is loaded at start-up (src/server/proto.ts).
 COPY package.json package-lock.json ./
 RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
