@@ -17,9 +17,10 @@ import { probeDuringCopy } from './scenarios/probe-during-copy';
 import { scale } from './scenarios/scale';
 import { snapshotExt4, snapshotXfs } from './scenarios/snapshot';
 import { startup } from './scenarios/startup';
+import { startupState } from './scenarios/startup-state';
 
 const REPO = path.resolve(__dirname, '..');
-const SCENARIOS: Scenario[] = [startup, createDelete, lifecycle, snapshotExt4, snapshotXfs, list, probeDuringCopy, scale];
+const SCENARIOS: Scenario[] = [startup, startupState, createDelete, lifecycle, snapshotExt4, snapshotXfs, list, probeDuringCopy, scale];
 const NEEDS_MOUNT = new Set(['lifecycle', 'snapshot-ext4', 'snapshot-xfs-reflink', 'probe-during-copy']);
 
 const USAGE = `usage: npm run bench -- [--smoke] [--pairs=N] [--scenarios=a,b] [--baseline=PATH/main.js] [--reference=PATH|none]

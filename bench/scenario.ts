@@ -18,6 +18,8 @@ export interface RunResult {
 export interface Sizes {
   pairs: number;
   startupRuns: number;
+  /** Start-up on a state directory holding this many volumes (made at concurrency c). */
+  startupState: { volumes: number; c: number };
   createDelete: { n: number; c: number };
   lifecycle: { n: number; c: number };
   snapshot: { mib: number; smallFiles: number };
@@ -29,6 +31,7 @@ export interface Sizes {
 export const FULL: Sizes = {
   pairs: 3,
   startupRuns: 5,
+  startupState: { volumes: 10_000, c: 32 },
   createDelete: { n: 2000, c: 32 },
   lifecycle: { n: 200, c: 16 },
   snapshot: { mib: 256, smallFiles: 1000 },
@@ -41,6 +44,7 @@ export const FULL: Sizes = {
 export const SMOKE: Sizes = {
   pairs: 1,
   startupRuns: 1,
+  startupState: { volumes: 30, c: 4 },
   createDelete: { n: 20, c: 4 },
   lifecycle: { n: 4, c: 2 },
   snapshot: { mib: 2, smallFiles: 10 },
