@@ -12,6 +12,7 @@ import { childMarkValue, CHILD_MARK, killLeftoverChildren, type Role } from './o
 import { systemStatFs } from './os/fs-stats';
 import { CpTreeCopier } from './os/copy';
 import { SystemLoopDevices } from './os/loop';
+import { LoopsListedOnce, MountsListedOnce } from './os/listed-once';
 import { SystemFilesystems } from './os/filesystem';
 import { SystemMounter } from './os/mount';
 import { lockRole, type RoleLock } from './os/state-lock';
@@ -133,8 +134,10 @@ export class App {
     }
     if (this.node) {
       await this.node.nodeRecords.load(this.log);
-      const reattached = await reattachStagedLoops(this.node, this.log);
-      const remounted = await remountStagedImages(this.node, this.log);
+      // The host's loop devices and mounts listed once for all staged volumes, not once each (src/os/listed-once.ts).
+      const restage = { ...this.node, loops: new LoopsListedOnce(this.node.loops), mounter: new MountsListedOnce(this.node.mounter) };
+      const reattached = await reattachStagedLoops(restage, this.log);
+      const remounted = await remountStagedImages(restage, this.log);
       this.log.info({ staged: this.node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
     }
     // A full disk must not stop start-up: deletes then work without the reserve until space returns.
