@@ -113,7 +113,7 @@ function header(b: BenchResults): string[] {
 function targetsSection(b: BenchResults, chart: string): string[] {
   const rows = evaluateTargets(b);
   return [
-    '## Targets (issue 7)',
+    '## Targets (issue 15)',
     '',
     '| target | measured | verdict | detail |',
     '|---|---|---|---|',
