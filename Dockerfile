@@ -15,6 +15,8 @@ RUN npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY src ./src
+# npm run build is tsc and then this bundler (dist/bundle/, what the runtime stage copies).
+COPY scripts/bundle.js ./scripts/bundle.js
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

@@ -66,7 +66,9 @@ function ignored(p: string): boolean {
   for (const raw of patterns) {
     const negated = raw.startsWith('!');
     const pat = negated ? raw.slice(1) : raw;
-    const hit = pat === '*' ? !p.includes('/') : pat.endsWith('/**') ? p.startsWith(`${pat.slice(0, -3)}/`) : p === pat;
+    // `*` matches every top-level entry, and with it everything under one (Docker then sends a path under it only if
+    // a later `!` pattern names it).
+    const hit = pat === '*' ? true : pat.endsWith('/**') ? p.startsWith(`${pat.slice(0, -3)}/`) : p === pat;
     if (hit) out = !negated;
   }
   return out;
@@ -103,7 +105,7 @@ describe('Dockerfile', () => {
   });
 
   it('sends the build context every COPY needs and nothing else', () => {
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/csi.proto']) {
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/csi.proto', 'proto/csi.json', 'scripts/bundle.js']) {
       expect(ignored(p), p).toBe(false);
     }
     for (const p of ['node_modules', 'dist', '.git', '.tools', 'test', 'deploy', 'README.md']) expect(ignored(p), p).toBe(true);
