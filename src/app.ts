@@ -31,6 +31,7 @@ import { BlockBackend } from './volumes/block-backend';
 import { DirBackend } from './volumes/dir-backend';
 import { ImageBackend } from './volumes/image-backend';
 import { expandVolume } from './volumes/lifecycle';
+import { createMetrics } from './metrics';
 import { QuotaBackend } from './volumes/quota-backend';
 import { StateLayout } from './volumes/layout';
 import { parseNodeVolumeRecord, type VolumeKind } from './volumes/model';
@@ -51,6 +52,9 @@ export class App {
   private readonly mounter: SystemMounter;
   private readonly reserve: SpaceReserve;
   private roleLocks: RoleLock[] = [];
+  private readonly metrics: ReturnType<typeof createMetrics>;
+  /** Seconds from the socket bound to ready (the start-up load and reconcile), once start-up is over. */
+  private startupSeconds: number | null = null;
 
   constructor(
     private readonly config: Config,
@@ -108,7 +112,8 @@ export class App {
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, reserve),
         }
       : null;
-    this.server = new CsiServer(config, { log, gate: this.gate }, { controller: this.controller, node: this.node });
+    this.metrics = createMetrics(config, { controller, node: this.node, loops: this.node ? loops : null, startupSeconds: () => this.startupSeconds }, log);
+    this.server = new CsiServer(config, { log, gate: this.gate, observer: this.metrics?.metrics }, { controller: this.controller, node: this.node });
   }
 
   /** Binds the socket first (Probe answers not-ready meanwhile), then loads and reconciles state, then serves. */
@@ -119,7 +124,9 @@ export class App {
     this.lockRoles();
     // Before anything touches the state: a leftover cp, mkfs or e2fsck of the dead driver must not race reconciliation.
     await killLeftoverChildren(this.config.stateDir, this.roles(), this.log);
+    await this.metrics?.server.listen();
     await this.server.listen();
+    const reconcileStarted = process.hrtime.bigint();
     this.log.info({ endpoint: this.config.endpoint, mode: this.config.mode, nodeId: this.config.nodeId, version: this.config.version }, 'listening');
     this.state = 'reconciling';
     await this.detectQuotaSupport();
@@ -143,6 +150,7 @@ export class App {
     // A full disk must not stop start-up: deletes then work without the reserve until space returns.
     await this.reserve.ensure().catch((err: unknown) => this.log.warn({ err, file: this.reserve.file }, 'no room for the space reserve: the state filesystem is full'));
     this.gate.ready = true;
+    this.startupSeconds = Number(process.hrtime.bigint() - reconcileStarted) / 1e9;
     this.state = 'serving';
     this.log.info('ready');
     // Only informative, and a child process: kept off the path to the first ready Probe.
@@ -187,6 +195,7 @@ export class App {
     await this.server.close(graceMs);
     await this.checkpointState();
     this.controller?.trash.stop();
+    await this.metrics?.server.close();
     for (const lock of this.roleLocks.splice(0)) lock.release();
     this.state = 'stopped';
     this.log.info('stopped');

@@ -39,6 +39,14 @@ export interface Config {
    */
   readonly allowedPathRoot: string;
   readonly version: string;
+  /** Where the Prometheus metrics server listens (src/metrics/); null: no metrics server. */
+  readonly metricsAddress: ListenAddress | null;
+}
+
+export interface ListenAddress {
+  /** '' means every interface. */
+  readonly host: string;
+  readonly port: number;
 }
 
 export type ParsedCommand =
@@ -71,6 +79,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'log-level', env: 'HOSTPATH_CSI_LOG_LEVEL', help: 'trace, debug, info, warn, error', fallback: () => 'info' },
   { name: 'log-format', env: 'HOSTPATH_CSI_LOG_FORMAT', help: 'json or pretty', fallback: () => 'json' },
   { name: 'socket-mode', env: 'HOSTPATH_CSI_SOCKET_MODE', help: 'permissions of the socket file, octal (never world-writable)', fallback: () => '0660' },
+  { name: 'metrics-address', env: 'HOSTPATH_CSI_METRICS_ADDRESS', help: 'host:port of the Prometheus metrics server, e.g. 127.0.0.1:9810 (empty: off)', fallback: () => '' },
   { name: 'allowed-path-root', env: 'HOSTPATH_CSI_ALLOWED_PATH_ROOT', help: 'target and staging paths must be under this directory (kubelet --root-dir)', fallback: () => '/var/lib/kubelet' },
 ];
 
@@ -85,7 +94,7 @@ export function readPackageVersion(): string {
 
 export function usage(): string {
   const lines = FLAGS.map((f) => `  --${f.name.padEnd(22)} ${f.help} [env ${f.env}; default ${JSON.stringify(f.fallback())}]`);
-  return ['Usage: hostpath-csi [flags]', '', ...lines, '  --version                print the version and exit', '  --help                   print this help and exit'].join('\n');
+  return ['Usage: hostpath-csi [flags]', '       hostpath-csi inspect <command> ...   read-only look at the state directory (inspect --help)', '', ...lines, '  --version                print the version and exit', '  --help                   print this help and exit'].join('\n');
 }
 
 /** Parses argv (without node and script) and the environment into a command. Throws ConfigError. */
@@ -145,7 +154,17 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     socketMode: parseSocketMode(raw('socket-mode')),
     allowedPathRoot: parseAllowedPathRoot(raw('allowed-path-root')),
     version,
+    metricsAddress: parseListenAddress('metrics-address', raw('metrics-address')),
   });
+}
+
+/** host:port, :port or [v6]:port (port 0: any free one, for tests); an empty value switches the server off. */
+function parseListenAddress(flag: string, text: string): ListenAddress | null {
+  if (text === '') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port > 65535) throw new ConfigError(`--${flag} ${JSON.stringify(text)}: must be host:port, :port or [v6]:port`);
+  return { host: m[1] ?? m[2] ?? '', port };
 }
 
 function parseEndpoint(endpoint: string): string {

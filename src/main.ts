@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { App } from './app';
+import { inspectMain } from './cli/bin';
 import { ConfigError, parseCommand } from './config';
-import { createRootLogger } from './log';
+import { createRootLogger, cycleLevelOnSignal } from './log';
 import { StateDirLockedError } from './os/state-lock';
 
 async function main(): Promise<number> {
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createRootLogger(command.config.logLevel, command.config.logFormat);
+  cycleLevelOnSignal(log, command.config.logLevel);
   const app = new App(command.config, log);
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -53,14 +55,19 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // Let pino's async destination drain, then exit even if a stray handle lingers.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (err: unknown) => {
-    process.stderr.write(`hostpath-csi: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+// `hostpath-csi inspect ...` reads state and exits by itself; everything else runs the driver.
+if (process.argv[2] === 'inspect') {
+  inspectMain(process.argv.slice(3));
+} else {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+      // Let pino's async destination drain, then exit even if a stray handle lingers.
+      setTimeout(() => process.exit(code), 100).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`hostpath-csi: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -10,9 +10,18 @@ export class Gate {
   draining = false;
 }
 
+/**
+ * Told of every call the adapter runs (src/metrics/ counts them). callStarted returns the function the adapter calls
+ * once with the call's gRPC code name ('OK', 'NOT_FOUND', ...) when it answers.
+ */
+export interface CallObserver {
+  callStarted(method: string): (code: string) => void;
+}
+
 export interface AdapterContext {
   readonly log: Logger;
   readonly gate: Gate;
+  readonly observer?: CallObserver;
 }
 
 export interface UnaryOptions {
@@ -38,18 +47,21 @@ function volumeIdOf(request: unknown): string | undefined {
 export function unary<Req, Res>(ctx: AdapterContext, method: string, handler: Handler<Req, Res>, options: UnaryOptions = {}): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const started = process.hrtime.bigint();
+    const finished = ctx.observer?.callStarted(method);
     const log = ctx.log.child({ method, reqId: ++nextRequestId, volumeId: volumeIdOf(call.request) });
     const outcomeLevel = options.quiet ? 'trace' : 'info';
     log.debug({ request: redactSecrets(call.request) }, 'request');
     run(ctx, handler, call.request, log, options).then(
       (response) => {
         log[outcomeLevel]({ code: 'OK', ms: elapsedMs(started) }, 'answered');
+        finished?.('OK');
         callback(null, response);
       },
       (err: unknown) => {
         const mapped = toStatus(err);
         if (mapped.unexpected) log.error({ err, ms: elapsedMs(started) }, 'failed unexpectedly');
         log[mapped.unexpected ? 'error' : outcomeLevel]({ code: status[mapped.code], message: mapped.message, ms: elapsedMs(started) }, 'answered');
+        finished?.(status[mapped.code]);
         callback({ code: mapped.code, details: mapped.message, metadata: new Metadata() });
       },
     );

@@ -1,4 +1,4 @@
-import type { LoopDevices, LoopInfo } from './loop';
+import { loopsBacking, type LoopDevices, type LoopInfo } from './loop';
 import type { Mounter, MountEntry } from './mount';
 
 /**
@@ -22,11 +22,15 @@ export class LoopsListedOnce implements LoopDevices {
   }
 
   async backing(file: string): Promise<string[]> {
-    return (await this.list()).filter((l) => l.file === file).map((l) => l.device);
+    return (await loopsBacking(await this.list(), file)).map((l) => l.device);
   }
 
   async backingWritable(file: string): Promise<string[]> {
-    return (await this.list()).filter((l) => l.file === file && !l.readOnly).map((l) => l.device);
+    return (await loopsBacking(await this.list(), file)).filter((l) => !l.readOnly).map((l) => l.device);
+  }
+
+  async backingReadOnly(file: string): Promise<string[]> {
+    return (await loopsBacking(await this.list(), file)).filter((l) => l.readOnly).map((l) => l.device);
   }
 
   async attach(file: string, options?: { readOnly?: boolean }): Promise<string> {

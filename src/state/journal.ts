@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirSyncer } from './dir-sync';
@@ -33,6 +34,15 @@ export interface ReplayReport {
   /** Segments with a line that failed its checksum before their end: renamed `*.corrupt`, never deleted. */
   corrupt: string[];
 }
+
+/** What the journal publishes after each group commit (src/metrics/ subscribes; free while nobody does). */
+export interface JournalCommit {
+  /** The journal's directory (`<store>.journal`). */
+  dir: string;
+  entries: number;
+  fdatasyncSeconds: number;
+}
+export const journalCommits = channel('hostpath-csi:journal-commit');
 
 const SEGMENT = /^(\d{12})\.log$/;
 /** True for a name the journal would give a segment (whatever kind of entry holds it). */
@@ -181,7 +191,12 @@ export class Journal {
           handle = await this.openSegment();
           const data = Buffer.from(lines.join(''), 'utf8');
           await writeAll(handle, data);
+          const syncStarted = process.hrtime.bigint();
           await handle.datasync();
+          if (journalCommits.hasSubscribers) {
+            const commit: JournalCommit = { dir: this.dir, entries: lines.length, fdatasyncSeconds: Number(process.hrtime.bigint() - syncStarted) / 1e9 };
+            journalCommits.publish(commit);
+          }
           // writeAll wrote every byte or threw: no fstat needed on the group-commit path.
           this.goodSize += data.length;
           this.entriesInSegment += lines.length;

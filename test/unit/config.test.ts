@@ -150,3 +150,20 @@ describe('parseCommand: --controller-expansion', () => {
     expect(configError(['--controller-expansion=false', '--mode', 'node']).message).toMatch(/needs --mode all/);
   });
 });
+
+describe('parseCommand: --metrics-address', () => {
+  it('is off by default', () => {
+    expect(configOf([]).metricsAddress).toBeNull();
+  });
+
+  it('accepts host:port, :port, [v6]:port and the environment variable', () => {
+    expect(configOf(['--metrics-address=127.0.0.1:9810']).metricsAddress).toEqual({ host: '127.0.0.1', port: 9810 });
+    expect(configOf(['--metrics-address=:9810']).metricsAddress).toEqual({ host: '', port: 9810 });
+    expect(configOf(['--metrics-address=[::1]:9810']).metricsAddress).toEqual({ host: '::1', port: 9810 });
+    expect(configOf([], { HOSTPATH_CSI_METRICS_ADDRESS: 'localhost:1' }).metricsAddress).toEqual({ host: 'localhost', port: 1 });
+  });
+
+  it.each(['9810', '127.0.0.1', '127.0.0.1:65536', 'http://127.0.0.1:9810', '[::1]9810'])('refuses %s', (value) => {
+    expect(configError([`--metrics-address=${value}`]).message).toBe(`--metrics-address ${JSON.stringify(value)}: must be host:port, :port or [v6]:port`);
+  });
+});

@@ -132,3 +132,32 @@ describe('secrets in logs', () => {
     expect(answered).toMatchObject({ method: 'DeleteVolume', code: 'NOT_FOUND' });
   });
 });
+
+describe('unary adapter: the call observer', () => {
+  function observed(ready: boolean): { ctx: AdapterContext; events: string[] } {
+    const events: string[] = [];
+    const ctx: AdapterContext = { ...context(ready), observer: { callStarted: (method) => (events.push(`start ${method}`), (code) => events.push(`end ${method} ${code}`)) } };
+    return { ctx, events };
+  }
+
+  it('is told of the start before the handler runs and of the OK answer after it', async () => {
+    const { ctx, events } = observed(true);
+    const answer = invoke(unary(ctx, 'CreateVolume', async () => {
+      events.push('handler');
+      return { ok: true };
+    }), {});
+    await answer;
+    expect(events).toEqual(['start CreateVolume', 'handler', 'end CreateVolume OK']);
+  });
+
+  it('gets the mapped gRPC code name of a failure, also one the gate answers', async () => {
+    const failing = observed(true);
+    await expectCode(invoke(unary(failing.ctx, 'DeleteVolume', async () => {
+      throw new NotFoundError('gone');
+    }), {}), status.NOT_FOUND);
+    expect(failing.events).toEqual(['start DeleteVolume', 'end DeleteVolume NOT_FOUND']);
+    const starting = observed(false);
+    await expectCode(invoke(unary(starting.ctx, 'NodeStageVolume', ok), {}), status.UNAVAILABLE);
+    expect(starting.events).toEqual(['start NodeStageVolume', 'end NodeStageVolume UNAVAILABLE']);
+  });
+});

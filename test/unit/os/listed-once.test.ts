@@ -16,6 +16,9 @@ class CountingLoops implements LoopDevices {
   async backingWritable(): Promise<string[]> {
     throw new Error('not used');
   }
+  async backingReadOnly(): Promise<string[]> {
+    throw new Error('not used');
+  }
   async attach(file: string): Promise<string> {
     this.devices.push({ device: `/dev/loop${this.devices.length}`, file, readOnly: false });
     return `/dev/loop${this.devices.length - 1}`;
@@ -32,6 +35,7 @@ describe('LoopsListedOnce (start-up re-staging)', () => {
     const loops = new LoopsListedOnce(inner);
     expect(await loops.backingWritable('/s/a.img')).toEqual(['/dev/loop0']);
     expect(await loops.backing('/s/a.img')).toEqual(['/dev/loop0', '/dev/loop1']);
+    expect(await loops.backingReadOnly('/s/a.img')).toEqual(['/dev/loop1']);
     expect(await loops.backingWritable('/s/b.img')).toEqual([]);
     expect(inner.lists).toBe(1);
   });

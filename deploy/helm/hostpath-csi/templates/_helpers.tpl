@@ -70,7 +70,10 @@ resources:
 {{- end }}
 {{- end -}}
 
-{{/* A sidecar container that only needs the socket. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra")) */}}
+{{/*
+A sidecar container that only needs the socket, with its metrics port (name and offset from metrics.port) when
+metrics are on. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra") "metrics-attach" 2)
+*/}}
 {{- define "hostpath-csi.sidecar" -}}
 {{- $ := index . 0 -}}
 {{- $sidecar := index . 2 }}
@@ -82,11 +85,33 @@ resources:
     {{- range index . 3 }}
     - {{ . }}
     {{- end }}
+    {{- include "hostpath-csi.sidecarMetricsArg" (list $ (index . 5)) | nindent 4 }}
     - --v={{ $.Values.sidecarLogVerbosity }}
+  {{- include "hostpath-csi.sidecarMetricsPort" (list $ (index . 4) (index . 5)) | nindent 2 }}
   {{- include "hostpath-csi.resources" $sidecar.resources | nindent 2 }}
   volumeMounts:
     - name: socket-dir
       mountPath: /csi
+{{- end -}}
+
+{{/* A sidecar's --http-endpoint (metrics and leader-election health), when metrics are on. Usage: (list . offset) */}}
+{{- define "hostpath-csi.sidecarMetricsArg" -}}
+{{- $ := index . 0 -}}
+{{- if $.Values.metrics.enabled -}}
+# Prometheus metrics on /metrics (docs/observability.md).
+- --http-endpoint=:{{ add $.Values.metrics.port (index . 1) }}
+{{- end -}}
+{{- end -}}
+
+{{/* A sidecar's named metrics port, when metrics are on. Usage: (list . "metrics-prov" offset) */}}
+{{- define "hostpath-csi.sidecarMetricsPort" -}}
+{{- $ := index . 0 -}}
+{{- if $.Values.metrics.enabled -}}
+ports:
+  - name: {{ index . 1 }}
+    containerPort: {{ add $.Values.metrics.port (index . 2) }}
+    protocol: TCP
+{{- end -}}
 {{- end -}}
 
 {{/* The driver container, the same in both forms except for --enable-attach. */}}
@@ -106,6 +131,11 @@ resources:
     - --controller-expansion=false
     {{- end }}
     - --log-level={{ .Values.logLevel }}
+    {{- if .Values.metrics.enabled }}
+    # Prometheus metrics on /metrics (docs/observability.md): the pod's own network, scraped through the metrics
+    # Service; read-only, so it need not be kept to loopback.
+    - --metrics-address=:{{ .Values.metrics.port }}
+    {{- end }}
     {{- with .Values.driver.logFormat }}
     - --log-format={{ . }}
     {{- end }}
@@ -142,6 +172,11 @@ resources:
     - name: healthz
       containerPort: 9898
       protocol: TCP
+    {{- if .Values.metrics.enabled }}
+    - name: metrics
+      containerPort: {{ .Values.metrics.port }}
+      protocol: TCP
+    {{- end }}
   # Start-up reconciles every volume before Probe answers ready (an image volume is checked and mounted again):
   # up to failureThreshold x 5 s (10 minutes by default) before the liveness probe counts.
   startupProbe:
@@ -274,4 +309,16 @@ affinity:
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* The metrics ports of this form's pod as a YAML list of {name, port}: the driver's, then each sidecar's. */}}
+{{- define "hostpath-csi.metricsPorts" -}}
+{{- $p := int .Values.metrics.port -}}
+- {name: metrics, port: {{ $p }}}
+- {name: metrics-prov, port: {{ add $p 1 }}}
+{{- if include "hostpath-csi.attach" . }}
+- {name: metrics-attach, port: {{ add $p 2 }}}
+{{- end }}
+- {name: metrics-resize, port: {{ add $p 3 }}}
+- {name: metrics-snap, port: {{ add $p 4 }}}
 {{- end -}}
