@@ -15,6 +15,8 @@ RUN npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY src ./src
+# npm run build is tsc and then this bundler (dist/bundle/, what the runtime stage copies).
+COPY scripts/bundle.js ./scripts/bundle.js
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
@@ -33,12 +35,21 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
-# package.json is read at run time for --version; proto/ is loaded at start-up (dist/server/proto.ts).
+# V8's young generation capped at 1 MiB per semi-space (default up to 16 MiB): idle RSS -3 MiB and peak RSS under
+# a create/delete storm about -30 MiB, for more (sub-millisecond) scavenges; see docs/performance.md. scripts/run.sh
+# passes the same flag, and the bench starts the driver with this line's value.
+ENV NODE_OPTIONS=--max-semi-space-size=1
+# package.json is read at run time for --version; proto/ is loaded at start-up (src/server/proto.ts).
 COPY package.json package-lock.json ./
 RUN { npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
       || npm install --omit=dev --no-save --ignore-scripts --no-audit --no-fund; } \
  && npm cache clean --force
-COPY --from=build /src/dist ./dist
+# The bundled build (scripts/bundle.js): dist/main.js is the launcher, dist/driver.js the driver and its npm
+# dependencies in one file; koffi (native) and pino-pretty are loaded from node_modules.
+COPY --from=build /src/dist/bundle ./dist
 COPY proto ./proto
+# Fills V8's compile cache (dist/.compile-cache, see src/launch.ts) once, so every start from this image reads the
+# driver's compiled code instead of compiling it again.
+RUN node /app/dist/main.js --version >/dev/null
 # Runs as root: bind mounts and loop devices need it (the pod makes the container privileged as well).
 ENTRYPOINT ["node", "/app/dist/main.js"]

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { call, connectCsi, type CsiClients } from '../support/csi-client';
@@ -12,7 +12,7 @@ import { call, connectCsi, type CsiClients } from '../support/csi-client';
 export interface DriverSpec {
   label: string;
   kind: 'ours' | 'baseline' | 'reference';
-  /** dist/main.js for ours/baseline, the hostpathplugin binary for the reference. */
+  /** dist/bundle/main.js (or dist/main.js of older builds) for ours/baseline, the hostpathplugin binary for the reference. */
   bin: string;
   /** The build has --allowed-path-root (staging and target paths must be under it; builds before it do not). */
   allowedPathRoot?: boolean;
@@ -30,6 +30,14 @@ function argvFor(spec: DriverSpec, socket: string, stateDir: string): [string, s
   // in for kubelet's, so staging and target paths are allowed under it.
   const root = spec.allowedPathRoot ? [`--allowed-path-root=${path.dirname(socket)}`] : [];
   return [process.execPath, [spec.bin, `--endpoint=unix://${socket}`, `--state-dir=${stateDir}`, `--node-id=${BENCH_NODE_ID}`, ...root]];
+}
+
+/**
+ * The NODE_OPTIONS the image starts the driver with (the Dockerfile's `ENV NODE_OPTIONS=`), so ours is measured as it
+ * ships; scripts/run.sh passes the same flags (test/unit/bench/node-options.test.ts checks they agree).
+ */
+export function imageNodeOptions(dockerfile = readFileSync(path.join(__dirname, '..', 'Dockerfile'), 'utf8')): string {
+  return /^ENV NODE_OPTIONS=(\S+(?: \S+)*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, '') ?? '';
 }
 
 export interface StartTimes {
@@ -124,7 +132,8 @@ export async function startDriver(spec: DriverSpec, workDir: string, stateDir: s
   const logFd = openSync(path.join(workDir, `${spec.label}.log`), 'a');
   const [file, args] = argvFor(spec, socket, stateDir);
   const started = process.hrtime.bigint();
-  const proc = spawn(file, args, { stdio: ['ignore', logFd, logFd] });
+  const env = spec.kind === 'reference' ? process.env : { ...process.env, NODE_OPTIONS: imageNodeOptions() };
+  const proc = spawn(file, args, { stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
   const driver = new RunningDriver(spec, proc, socket, stateDir);
   const since = (): number => Number(process.hrtime.bigint() - started) / 1e6;

@@ -17,9 +17,10 @@ import { probeDuringCopy } from './scenarios/probe-during-copy';
 import { scale } from './scenarios/scale';
 import { snapshotExt4, snapshotXfs } from './scenarios/snapshot';
 import { startup } from './scenarios/startup';
+import { startupState } from './scenarios/startup-state';
 
 const REPO = path.resolve(__dirname, '..');
-const SCENARIOS: Scenario[] = [startup, createDelete, lifecycle, snapshotExt4, snapshotXfs, list, probeDuringCopy, scale];
+const SCENARIOS: Scenario[] = [startup, startupState, createDelete, lifecycle, snapshotExt4, snapshotXfs, list, probeDuringCopy, scale];
 
 const USAGE = `usage: npm run bench -- [--smoke] [--pairs=N] [--scenarios=a,b] [--baseline=PATH/main.js] [--reference=PATH|none]
        [--out=DIR] [--report=FILE.md] [--render=RESULTS.json]
@@ -89,9 +90,10 @@ async function hasAllowedPathRoot(mainJs: string): Promise<boolean> {
 }
 
 async function sides(o: Options, unavailable: BenchResults['unavailable']): Promise<SideInfo[]> {
-  const bin = path.join(REPO, 'dist', 'main.js');
-  if (!existsSync(bin)) throw new Error('dist/main.js is missing: run `npm run build` first');
-  const out: SideInfo[] = [{ label: 'ours', kind: 'ours', bin, description: 'hostpath-csi, this tree (dist/)', allowedPathRoot: await hasAllowedPathRoot(bin) }];
+  // The bundled build, as the image and scripts/run.sh start it (scripts/bundle.js).
+  const bin = path.join(REPO, 'dist', 'bundle', 'main.js');
+  if (!existsSync(bin)) throw new Error('dist/bundle/main.js is missing: run `npm run build` first');
+  const out: SideInfo[] = [{ label: 'ours', kind: 'ours', bin, description: 'hostpath-csi, this tree (dist/bundle/, bundled)', allowedPathRoot: await hasAllowedPathRoot(bin) }];
   const ref = await referenceSide(o, unavailable);
   if (ref) out.push(ref);
   if (o.baseline) {

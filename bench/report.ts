@@ -113,7 +113,7 @@ function header(b: BenchResults): string[] {
 function targetsSection(b: BenchResults, chart: string): string[] {
   const rows = evaluateTargets(b);
   return [
-    '## Targets (issue 7)',
+    '## Targets (issue 15)',
     '',
     '| target | measured | verdict | detail |',
     '|---|---|---|---|',
@@ -126,7 +126,8 @@ function targetsSection(b: BenchResults, chart: string): string[] {
 
 const SCENARIO_TEXT: Record<string, string> = {
   startup: 'process start → socket present → first ready Probe, empty state directory; RSS after 1 s idle.',
-  'create-delete': 'N CreateVolume then N DeleteVolume at concurrency C (1 MiB filesystem volumes); RSS idle and peak.',
+  'startup-state': 'N volumes made through CreateVolume, the driver stopped and started again on that state: start → first ready Probe (the first volume must then answer its old ID).',
+  'create-delete': 'N CreateVolume then N DeleteVolume at concurrency C (1 MiB filesystem volumes); RSS idle and peak; one Probe at a time every 5 ms during the creates.',
   lifecycle: 'per volume Create → ControllerPublish → NodeStage → NodePublish → write and read back 4 KiB → NodeUnpublish → NodeUnstage → ControllerUnpublish → Delete; N volumes at concurrency C.',
   'snapshot-ext4': 'D MiB (many 4 KiB files and one large file), state on a fresh ext4 image: CreateSnapshot until ready_to_use, restore and clone (data checked).',
   'snapshot-xfs-reflink': 'the same on a fresh XFS image with reflink=1.',

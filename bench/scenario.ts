@@ -18,22 +18,26 @@ export interface RunResult {
 export interface Sizes {
   pairs: number;
   startupRuns: number;
+  /** Start-up on a state directory holding this many volumes (made at concurrency c). */
+  startupState: { volumes: number; c: number };
   createDelete: { n: number; c: number };
   lifecycle: { n: number; c: number };
   snapshot: { mib: number; smallFiles: number };
   list: { n: number; page: number };
-  scale: { ns: number[]; probeOps: number; c: number };
+  /** ns for ours; referenceNs for the reference, whose every create rewrites its whole state.json (50,000 would take hours). */
+  scale: { ns: number[]; referenceNs: number[]; probeOps: number; c: number };
   probeCopy: { mib: number };
 }
 
 export const FULL: Sizes = {
   pairs: 3,
   startupRuns: 5,
+  startupState: { volumes: 10_000, c: 32 },
   createDelete: { n: 2000, c: 32 },
   lifecycle: { n: 200, c: 16 },
   snapshot: { mib: 256, smallFiles: 1000 },
   list: { n: 5000, page: 100 },
-  scale: { ns: [1000, 10_000, 50_000], probeOps: 1000, c: 32 },
+  scale: { ns: [1000, 10_000, 50_000], referenceNs: [1000, 10_000], probeOps: 1000, c: 32 },
   probeCopy: { mib: 1024 },
 };
 
@@ -41,11 +45,12 @@ export const FULL: Sizes = {
 export const SMOKE: Sizes = {
   pairs: 1,
   startupRuns: 1,
+  startupState: { volumes: 30, c: 4 },
   createDelete: { n: 20, c: 4 },
   lifecycle: { n: 4, c: 2 },
   snapshot: { mib: 2, smallFiles: 10 },
   list: { n: 150, page: 100 },
-  scale: { ns: [50, 100], probeOps: 20, c: 4 },
+  scale: { ns: [50, 100], referenceNs: [50, 100], probeOps: 20, c: 4 },
   probeCopy: { mib: 8 },
 };
 

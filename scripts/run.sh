@@ -9,4 +9,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   bash scripts/npm-install.sh
 fi
 npm run --silent build
-exec node dist/main.js "$@"
+# The bundled build with the image's Node.js options (its ENV NODE_OPTIONS), as the image runs it.
+exec node --max-semi-space-size=1 dist/bundle/main.js "$@"

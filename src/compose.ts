@@ -12,6 +12,7 @@ import { reattachStagedLoops } from './node/block';
 import type { NodeDeps } from './node/node-deps';
 import type { NodeKindHalf } from './node/node-kind';
 import type { Host } from './os/host';
+import { LoopsListedOnce, MountsListedOnce } from './os/listed-once';
 import { Trash } from './os/trash';
 import { SnapshotCatalog, type SnapshotDeps } from './snapshots/catalog';
 import { reconcileSnapshots } from './snapshots/reconcile';
@@ -109,9 +110,11 @@ export async function loadState(driver: Driver, log: Logger): Promise<void> {
   }
   if (node) {
     await node.nodeRecords.load(log);
-    const reattached = await reattachStagedLoops(node, log);
+    // The host's loop devices and mounts listed once for all staged volumes, not once each (src/os/listed-once.ts).
+    const restage = { ...node, loops: new LoopsListedOnce(node.loops), mounter: new MountsListedOnce(node.mounter) };
+    const reattached = await reattachStagedLoops(restage, log);
     let remounted = 0;
-    for (const half of node.nodeKinds.values()) remounted += (await half.restoreStaged?.(node, log)) ?? 0;
+    for (const half of node.nodeKinds.values()) remounted += (await half.restoreStaged?.(restage, log)) ?? 0;
     log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
   }
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { INT64_MAX, parseQuantity } from './validate/quantity';
+import { packageRoot } from './package-root';
 
 export type Mode = 'controller' | 'node' | 'all';
 export type LogFormat = 'json' | 'pretty';
@@ -87,7 +88,7 @@ const DRIVER_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$/;
 const MAX_SOCKET_PATH = 107;
 
 export function readPackageVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

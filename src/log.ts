@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -22,7 +23,11 @@ export function loggerOptions(level: string): LoggerOptions {
 
 export function createRootLogger(level: string, format: LogFormat): Logger {
   if (format === 'pretty') {
-    return pino(loggerOptions(level), pino.transport({ target: 'pino-pretty', options: { colorize: false, destination: 2 } }));
+    // Loaded only for --log-format pretty (start-up time and idle memory of the default JSON format do not pay for
+    // it), and run as a stream in this thread: a pino.transport worker would load its worker file by a path inside
+    // node_modules/pino, which the bundled build does not have. Pretty logs are for people at a terminal, not load.
+    const pretty = require('pino-pretty') as typeof PinoPretty;
+    return pino(loggerOptions(level), pretty({ colorize: false, destination: 2, sync: false }));
   }
   return pino(loggerOptions(level), pino.destination({ dest: 2, sync: false }));
 }

@@ -28,3 +28,6 @@ export async function removeRunDir(dir: string): Promise<void> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Names of the volumes a scenario makes only to have a populated state directory. */
+export const VOLUME_SEED_PREFIX = 'seed';

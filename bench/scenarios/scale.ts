@@ -7,12 +7,14 @@ import { createMany, deleteMany } from './create-delete';
 /**
  * How cost per operation grows with the number of volumes already present: fill to each N in turn, then time a fixed
  * batch of create-delete pairs at that population (cost/op = wall time / operations). The fill and the final delete
- * of everything are timed too.
+ * of everything are timed too. The reference goes to a smaller N (Sizes.scale.referenceNs): it rewrites its whole
+ * state.json on every create, so its fill alone grows with the square of N.
  */
 export const scale: Scenario = {
   name: 'scale',
   async run(spec, ctx) {
-    const { ns, probeOps, c } = ctx.sizes.scale;
+    const { probeOps, c } = ctx.sizes.scale;
+    const ns = spec.kind === 'reference' ? ctx.sizes.scale.referenceNs : ctx.sizes.scale.ns;
     const rec = new Recorder();
     const figures: Record<string, number> = {};
     const dir = await runDir(ctx, 'scale', spec);

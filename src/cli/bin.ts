@@ -3,7 +3,7 @@ import { runInspect } from './inspect';
 
 /**
  * Runs `inspect` and lets Node exit by itself once stdout is drained (a forced exit could cut a long answer written
- * to a pipe). Entry of `hostpath-csi inspect ...` (src/main.ts) and of the `hostpath-csi-inspect` bin.
+ * to a pipe). Entry of `hostpath-csi inspect ...` (src/main.ts dispatches here, so the bundled image has it too).
  */
 export function inspectMain(argv: readonly string[]): void {
   runInspect(argv, process.env, (t) => process.stdout.write(t), (t) => process.stderr.write(t)).then(

@@ -48,6 +48,12 @@ async function fileIdOf(file: string): Promise<string | null> {
   }
 }
 
+/** The loop devices among `loops` backed by `file`: by path, or by device and inode (see LoopDevices.backing). */
+export async function loopsBacking(loops: readonly LoopInfo[], file: string): Promise<LoopInfo[]> {
+  const id = await fileIdOf(file);
+  return loops.filter((l) => l.file === file || (id !== null && l.fileId === id));
+}
+
 export class SystemLoopDevices implements LoopDevices {
   constructor(private readonly run: CommandRunner) {}
 
@@ -68,8 +74,7 @@ export class SystemLoopDevices implements LoopDevices {
   }
 
   private async backingInfo(file: string): Promise<LoopInfo[]> {
-    const [id, loops] = await Promise.all([fileIdOf(file), this.list()]);
-    return loops.filter((l) => l.file === file || (id !== null && l.fileId === id));
+    return loopsBacking(await this.list(), file);
   }
 
   async backing(file: string): Promise<string[]> {

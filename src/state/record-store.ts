@@ -3,8 +3,9 @@ import path from 'node:path';
 import { FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import { removeFile, replaceFile } from './atomic-file';
+import { forEachBounded } from './bounded';
 import { fsyncPath, type DirSyncer } from './dir-sync';
-import { listEntries, readRegularFile, setAside } from './entries';
+import { listEntries, readRegularFile, readRegularFileSync, setAside } from './entries';
 import { versionChecked, withFormatVersion } from './record-fields';
 import type { SpaceReserve } from './space-reserve';
 import { DEFAULT_JOURNAL_OPTIONS, isSegmentName, Journal, type JournalEntry, type JournalOptions } from './journal';
@@ -146,19 +147,25 @@ export class RecordStore<T extends { id: string }> {
     // A record file the journal rewrites was changed after the last checkpoint, so a crash may have torn it (it was
     // never fsynced): the journal holds its acknowledged content, so it is repaired, not quarantined.
     const journaled = await this.journal.pendingIds();
-    for (const { name, type } of await listEntries(this.dir)) {
-      const file = path.join(this.dir, name);
-      const isTemp = TEMP_FILE.test(name);
-      if (type !== 'file' && (isTemp || name.endsWith(SUFFIX))) {
-        await this.setAsideRecordEntry(name, type, isTemp, report, log, journaled);
-      } else if (isTemp) {
-        // A temp file is a write that never reached its rename: the record it was replacing is still intact.
-        await unlink(file);
-        report.tempFilesRemoved++;
-      } else if (name.endsWith(SUFFIX)) {
-        await this.loadOne(file, name.slice(0, -SUFFIX.length), report, log, journaled);
-      }
-    }
+    // Each entry is its own record: read many at once (src/state/bounded.ts), not one file after another.
+    const entries = await listEntries(this.dir);
+    await forEachBounded(
+      entries,
+      async ({ name, type }) => {
+        const file = path.join(this.dir, name);
+        const isTemp = TEMP_FILE.test(name);
+        if (type !== 'file' && (isTemp || name.endsWith(SUFFIX))) {
+          await this.setAsideRecordEntry(name, type, isTemp, report, log, journaled);
+        } else if (isTemp) {
+          // A temp file is a write that never reached its rename: the record it was replacing is still intact.
+          await unlink(file);
+          report.tempFilesRemoved++;
+        } else if (name.endsWith(SUFFIX)) {
+          await this.loadOne(file, name.slice(0, -SUFFIX.length), report, log, journaled);
+        }
+      },
+      { log, what: `records read from ${this.dir} (of ${entries.length} entries)` },
+    );
     const replay = await this.journal.replay((entry) => this.applyEntry(entry));
     report.replayed = replay.entries;
     if (replay.entries > 0) log.warn({ dir: this.dir, entries: replay.entries, segments: replay.segments }, 'journal replayed: the driver had stopped before a checkpoint');
@@ -244,7 +251,8 @@ export class RecordStore<T extends { id: string }> {
 
   private async loadOne(file: string, id: string, report: LoadReport, log: Logger, journaled: ReadonlySet<string>): Promise<void> {
     try {
-      const record = this.parse(JSON.parse(await readRegularFile(file)));
+      // Start-up only (load): synchronous, batched by forEachBounded (see readRegularFileSync).
+      const record = this.parse(JSON.parse(readRegularFileSync(file)));
       if (record.id !== id) throw new Error(`record id ${JSON.stringify(record.id)} does not match its file name`);
       this.records.set(id, record);
       report.loaded++;

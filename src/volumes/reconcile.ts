@@ -1,4 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { forEachBounded } from '../state/bounded';
 import type { Logger } from '../log';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import { finishDelete } from './lifecycle';
@@ -19,23 +20,29 @@ export interface ReconcileReport {
 export async function reconcileController(deps: ControllerDeps, log: Logger): Promise<ReconcileReport> {
   await mkdir(deps.layout.volumesDir, { recursive: true, mode: 0o700 });
   const report: ReconcileReport = { rolledBack: 0, deletesFinished: 0, abnormal: 0, orphanDirs: 0, danglingAttachments: 0 };
-  for (const vol of [...deps.catalog.volumes.values()]) {
-    if (vol.phase === 'creating') {
-      await backendFor(deps, vol.kind).remove(vol);
-      await deps.catalog.deleteVolume(vol);
-      log.warn({ volumeId: vol.id, name: vol.name }, 'rolled back a create that never answered');
-      report.rolledBack++;
-    } else if (vol.phase === 'deleting') {
-      await finishDelete(deps, vol, log);
-      report.deletesFinished++;
-    } else {
-      const condition = await backendFor(deps, vol.kind).condition(vol);
-      if (condition.abnormal) {
-        log.error({ volumeId: vol.id, name: vol.name, condition: condition.message }, 'volume is abnormal');
-        report.abnormal++;
+  // Each volume is reconciled on its own, many at once (src/state/bounded.ts): never one stat after another.
+  const volumes = [...deps.catalog.volumes.values()];
+  await forEachBounded(
+    volumes,
+    async (vol) => {
+      if (vol.phase === 'creating') {
+        await backendFor(deps, vol.kind).remove(vol);
+        await deps.catalog.deleteVolume(vol);
+        log.warn({ volumeId: vol.id, name: vol.name }, 'rolled back a create that never answered');
+        report.rolledBack++;
+      } else if (vol.phase === 'deleting') {
+        await finishDelete(deps, vol, log);
+        report.deletesFinished++;
+      } else {
+        const condition = await backendFor(deps, vol.kind).condition(vol);
+        if (condition.abnormal) {
+          log.error({ volumeId: vol.id, name: vol.name, condition: condition.message }, 'volume is abnormal');
+          report.abnormal++;
+        }
       }
-    }
-  }
+    },
+    { log, what: `volumes reconciled (of ${volumes.length})` },
+  );
   for (const att of [...deps.catalog.attachments.values()]) {
     // An attachment of a volume whose record is quarantined is kept: the volume may well still be in use.
     if (!deps.catalog.getVolume(att.volumeId) && deps.catalog.quarantinedVolume(att.volumeId) === undefined) {

@@ -66,7 +66,9 @@ function ignored(p: string): boolean {
   for (const raw of patterns) {
     const negated = raw.startsWith('!');
     const pat = negated ? raw.slice(1) : raw;
-    const hit = pat === '*' ? !p.includes('/') : pat.endsWith('/**') ? p.startsWith(`${pat.slice(0, -3)}/`) : p === pat;
+    // `*` matches every top-level entry, and with it everything under one (Docker then sends a path under it only if
+    // a later `!` pattern names it).
+    const hit = pat === '*' ? true : pat.endsWith('/**') ? p.startsWith(`${pat.slice(0, -3)}/`) : p === pat;
     if (hit) out = !negated;
   }
   return out;
@@ -103,7 +105,7 @@ describe('Dockerfile', () => {
   });
 
   it('sends the build context every COPY needs and nothing else', () => {
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/csi.proto']) {
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/main.ts', 'proto/csi.proto', 'proto/csi.json', 'scripts/bundle.js']) {
       expect(ignored(p), p).toBe(false);
     }
     for (const p of ['node_modules', 'dist', '.git', '.tools', 'test', 'deploy', 'README.md']) expect(ignored(p), p).toBe(true);
@@ -118,7 +120,7 @@ describe('the runtime image layout, built without Docker', () => {
   const node = existsSync(nodeOfImage) ? nodeOfImage : process.execPath;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(ROOT, 'dist', 'main.js'))) throw new Error('dist/ is missing: npm run build first');
+    if (!existsSync(path.join(ROOT, 'dist', 'bundle', 'driver.js'))) throw new Error('dist/ is missing: npm run build first');
     work = await mkdtemp(path.join(os.tmpdir(), 'hostpath-csi-image-'));
     app = path.join(work, 'app');
     await mkdir(app);
@@ -129,7 +131,7 @@ describe('the runtime image layout, built without Docker', () => {
         const paths = fromBuild ? words.slice(1) : words;
         const dest = path.join(app, paths.at(-1)!);
         for (const src of paths.slice(0, -1)) {
-          // The build stage compiles /src into /src/dist: the same as `npm run build` here.
+          // The build stage compiles /src into /src/dist (and bundles into /src/dist/bundle): `npm run build` here.
           const local = fromBuild ? path.join(ROOT, path.relative('/src', src)) : path.join(ROOT, src);
           const target = paths.at(-1)!.endsWith('/') ? path.join(dest, path.basename(src)) : dest;
           await cp(local, target, { recursive: true });
@@ -153,7 +155,7 @@ describe('the runtime image layout, built without Docker', () => {
   });
 
   it('holds dist, proto, package.json and production dependencies only', () => {
-    for (const p of ['dist/main.js', 'proto/csi.proto', 'proto/loader-options.json', 'package.json']) {
+    for (const p of ['dist/main.js', 'dist/driver.js', 'proto/csi.json', 'proto/csi.proto', 'proto/loader-options.json', 'package.json']) {
       expect(existsSync(path.join(app, p)), p).toBe(true);
     }
     for (const dep of ['@grpc/grpc-js', '@grpc/proto-loader', 'pino', 'fs-extra']) {
