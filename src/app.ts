@@ -14,6 +14,7 @@ import { CpTreeCopier } from './os/copy';
 import { SystemLoopDevices } from './os/loop';
 import { SystemFilesystems } from './os/filesystem';
 import { SystemMounter } from './os/mount';
+import { SystemHealthProbe } from './os/health-probe';
 import { lockRole, type RoleLock } from './os/state-lock';
 import { Trash } from './os/trash';
 import { mountHolding, quotaSupportOf, XfsQuotaTool } from './os/project-quota';
@@ -70,6 +71,7 @@ export class App {
     const loops = new SystemLoopDevices(runCommand);
     const mounter = new SystemMounter(runCommand);
     const filesystems = new SystemFilesystems(runCommand);
+    const healthProbe = new SystemHealthProbe();
     this.quota = new QuotaBackend(layout, systemStatFs, copier, new XfsQuotaTool(runCommand));
     this.mounter = mounter;
     const backends = new Map<VolumeKind, VolumeBackend>([
@@ -93,6 +95,7 @@ export class App {
           now: () => new Date(),
           newId: randomUUID,
           trash: new Trash(layout.trashDir, log),
+          healthProbe,
         }
       : null;
     const controller = this.controller;
@@ -108,6 +111,7 @@ export class App {
           loops,
           statFs: systemStatFs,
           deviceOf: systemDeviceOf,
+          healthProbe,
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, reserve),
         }
       : null;

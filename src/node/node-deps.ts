@@ -1,3 +1,4 @@
+import type { HealthProbe } from '../os/health-probe';
 import type { Logger } from '../log';
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, InternalError, NotFoundError } from '../errors';
@@ -24,6 +25,8 @@ export interface NodeDeps {
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
   readonly filesystems: Filesystems;
+  /** What the health checks read from the host (src/health/). */
+  readonly healthProbe: HealthProbe;
   /**
    * Set when expansion is node-driven (--controller-expansion=false): grows a volume's storage and its record, under
    * the volume's controller lock, as ControllerExpandVolume would (src/volumes/lifecycle.ts expandVolume).

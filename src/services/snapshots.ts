@@ -9,13 +9,18 @@ import { validateObjectId } from '../validate/fields';
 import { parseCreateSnapshot } from '../validate/snapshot-requests';
 import { parseMaxEntries } from '../validate/token';
 import type { ControllerDeps } from '../volumes/controller-deps';
+import { nodeTopology } from '../volumes/topology';
 
 export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
-export function toCsiSnapshot(snap: SnapshotRecord): Snapshot {
+/**
+ * CSI v1.13 Snapshot.accessible_topology (SNAPSHOT_ACCESSIBILITY_CONSTRAINTS): a snapshot's data lies on the disk of
+ * the node whose controller took it, so it is reachable from that node only.
+ */
+export function toCsiSnapshot(snap: SnapshotRecord, nodeId: string): Snapshot {
   return {
     snapshot_id: snap.id,
     source_volume_id: snap.sourceVolumeId,
@@ -23,6 +28,7 @@ export function toCsiSnapshot(snap: SnapshotRecord): Snapshot {
     creation_time: toTimestamp(snap.createdAt),
     ready_to_use: snap.phase === 'ready',
     group_snapshot_id: snap.groupId ?? '',
+    accessible_topology: [nodeTopology(nodeId)],
   };
 }
 
@@ -31,7 +37,7 @@ type SnapshotHandlers = Pick<ControllerHandlers, 'CreateSnapshot' | 'DeleteSnaps
 export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): SnapshotHandlers {
   return {
     CreateSnapshot: unary(ctx, 'CreateSnapshot', async (req, log) => {
-      return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log)) };
+      return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log), deps.config.nodeId) };
     }),
     DeleteSnapshot: unary(ctx, 'DeleteSnapshot', async (req, log) => {
       await deleteSnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id), log);
@@ -40,10 +46,10 @@ export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): Sna
     ListSnapshots: unary(ctx, 'ListSnapshots', async (req) => {
       const filter = { snapshotId: req.snapshot_id, sourceVolumeId: req.source_volume_id };
       const page = listSnapshots(deps, filter, parseMaxEntries('max_entries', req.max_entries), req.starting_token);
-      return { entries: page.entries.map((s) => ({ snapshot: toCsiSnapshot(s) })), next_token: page.nextToken };
+      return { entries: page.entries.map((s) => ({ snapshot: toCsiSnapshot(s, deps.config.nodeId) })), next_token: page.nextToken };
     }),
     GetSnapshot: unary(ctx, 'GetSnapshot', async (req) => {
-      return { snapshot: toCsiSnapshot(requireReadySnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id))) };
+      return { snapshot: toCsiSnapshot(requireReadySnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id)), deps.config.nodeId) };
     }),
   };
 }

@@ -1,3 +1,4 @@
+import type { HealthProbe } from '../os/health-probe';
 import { InternalError } from '../errors';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
@@ -22,6 +23,8 @@ export interface ControllerDeps {
   readonly newId: () => string;
   /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */
   readonly trash: Trash;
+  /** What the health checks read from the host (src/health/). */
+  readonly healthProbe: HealthProbe;
 }
 
 export function backendFor(deps: Pick<ControllerDeps, 'backends'>, kind: VolumeKind): VolumeBackend {

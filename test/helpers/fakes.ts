@@ -49,6 +49,7 @@ import { QuotaBackend } from '../../src/volumes/quota-backend';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
 import { Trash } from '../../src/os/trash';
+import { SystemHealthProbe } from '../../src/os/health-probe';
 import { parseNodeVolumeRecord, type VolumeKind } from '../../src/volumes/model';
 import { reconcileController } from '../../src/volumes/reconcile';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';
@@ -263,6 +264,8 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
   const loops = new FakeLoopDevices();
   const mounter = new FakeMounter();
   const filesystems = new FakeFilesystems();
+  // The real probe on the test's own files; ext4 error counts are read from <dir>/sysfs-ext4/<loopN>/errors_count.
+  const healthProbe = new SystemHealthProbe(path.join(dir, 'sysfs-ext4'));
   const quotas = new FakeProjectQuotas();
   const quota = new QuotaBackend(layout, statFs.statFs, copier, quotas);
   quota.setSupport({ supported: true, mountPoint: dir, fsType: 'xfs' });
@@ -283,6 +286,7 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     now: () => new Date('2025-01-01T00:00:00.000Z'),
     newId: sequentialIds(),
     trash: new Trash(layout.trashDir, log),
+    healthProbe,
   };
   const nodeDeps: NodeDeps = {
     config,
@@ -295,6 +299,7 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
     loops,
     statFs: statFs.statFs,
     deviceOf: async () => STATE_DEVICE,
+    healthProbe,
     nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer),
   };
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
