@@ -1,0 +1,39 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createVolumeId, invoke, NODE_ID, startDriver, topologyOf, type TestDriver } from '../../helpers/fakes';
+
+let d: TestDriver;
+
+afterEach(async () => {
+  await d.cleanup();
+});
+
+const controllerTypes = async () => (await invoke(d.controller.ControllerGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
+const nodeTypes = async () => (await invoke(d.node.NodeGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
+
+describe('health capabilities by --csi-health-api', () => {
+  it('advertises only the v1.12 VOLUME_CONDITION by default (a v1.12 client rejects the v1.13 values)', async () => {
+    d = await startDriver();
+    expect(await controllerTypes()).toContain('VOLUME_CONDITION');
+    expect(await controllerTypes()).not.toEqual(expect.arrayContaining(['GET_VOLUME_HEALTH']));
+    expect(await controllerTypes()).not.toEqual(expect.arrayContaining(['LIST_VOLUME_HEALTH']));
+    expect(await nodeTypes()).toContain('VOLUME_CONDITION');
+    expect(await nodeTypes()).not.toEqual(expect.arrayContaining(['GET_VOLUME_HEALTH']));
+  });
+
+  it('advertises the v1.13 health RPCs and not VOLUME_CONDITION with 1.13', async () => {
+    d = await startDriver({ 'csi-health-api': '1.13' });
+    expect(await controllerTypes()).toEqual(expect.arrayContaining(['GET_VOLUME_HEALTH', 'LIST_VOLUME_HEALTH']));
+    expect(await controllerTypes()).not.toContain('VOLUME_CONDITION');
+    expect(await nodeTypes()).toEqual(expect.arrayContaining(['GET_VOLUME_HEALTH', 'GET_STORAGE_HEALTH']));
+    expect(await nodeTypes()).not.toContain('VOLUME_CONDITION');
+  });
+});
+
+describe('snapshot topology (CSI v1.13 SNAPSHOT_ACCESSIBILITY_CONSTRAINTS)', () => {
+  it('gives a snapshot the topology of the node that holds it', async () => {
+    d = await startDriver({ 'csi-health-api': '1.13' });
+    const id = await createVolumeId(d, 'pv');
+    const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
+    expect(res.snapshot?.accessible_topology).toEqual([topologyOf(NODE_ID)]);
+  });
+});
