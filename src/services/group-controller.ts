@@ -5,12 +5,12 @@ import { createGroupSnapshot, deleteGroupSnapshot, getGroupSnapshot, type GroupV
 import { validateObjectId } from '../validate/fields';
 import { parseCreateGroup } from '../validate/snapshot-requests';
 import type { ControllerDeps } from '../volumes/controller-deps';
-import { toCsiSnapshot, toTimestamp } from './snapshots';
+import { snapshotTopology, toCsiSnapshot, toTimestamp } from './snapshots';
 
-function toCsiGroup(v: GroupView, nodeId: string): VolumeGroupSnapshot {
+function toCsiGroup(v: GroupView, topologyNode: string | null): VolumeGroupSnapshot {
   return {
     group_snapshot_id: v.group.id,
-    snapshots: v.members.map((m) => toCsiSnapshot(m, nodeId)),
+    snapshots: v.members.map((m) => toCsiSnapshot(m, topologyNode)),
     creation_time: toTimestamp(v.group.createdAt),
     ready_to_use: v.group.phase === 'ready' && v.members.every((m) => m.phase === 'ready'),
   };
@@ -23,10 +23,10 @@ export function groupControllerHandlers(ctx: AdapterContext, deps: ControllerDep
       capabilities: [{ rpc: { type: 'CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT' } }],
     })),
     CreateVolumeGroupSnapshot: unary(ctx, 'CreateVolumeGroupSnapshot', async (req, log) => ({
-      group_snapshot: toCsiGroup(await createGroupSnapshot(deps, parseCreateGroup(req), log), deps.config.nodeId),
+      group_snapshot: toCsiGroup(await createGroupSnapshot(deps, parseCreateGroup(req), log), snapshotTopology(deps.config)),
     })),
     GetVolumeGroupSnapshot: unary(ctx, 'GetVolumeGroupSnapshot', async (req) => ({
-      group_snapshot: toCsiGroup(getGroupSnapshot(deps, validateObjectId('group_snapshot_id', req.group_snapshot_id), req.snapshot_ids), deps.config.nodeId),
+      group_snapshot: toCsiGroup(getGroupSnapshot(deps, validateObjectId('group_snapshot_id', req.group_snapshot_id), req.snapshot_ids), snapshotTopology(deps.config)),
     })),
     DeleteVolumeGroupSnapshot: unary(ctx, 'DeleteVolumeGroupSnapshot', async (req, log) => {
       await deleteGroupSnapshot(deps, validateObjectId('group_snapshot_id', req.group_snapshot_id), req.snapshot_ids, log);

@@ -1,6 +1,8 @@
+import type { Config } from '../config';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import type { Snapshot } from '../generated/csi/v1/Snapshot';
 import type { Timestamp } from '../generated/google/protobuf/Timestamp';
+import { pluginHealthCapabilities } from '../health/advertise';
 import { unary, type AdapterContext } from '../grpc/unary';
 import { createSnapshot, deleteSnapshot, requireReadySnapshot } from '../snapshots/lifecycle';
 import type { SnapshotRecord } from '../snapshots/model';
@@ -17,10 +19,15 @@ export function toTimestamp(iso: string): Timestamp {
 }
 
 /**
- * CSI v1.13 Snapshot.accessible_topology (SNAPSHOT_ACCESSIBILITY_CONSTRAINTS): a snapshot's data lies on the disk of
- * the node whose controller took it, so it is reachable from that node only.
+ * CSI v1.13 Snapshot.accessible_topology: a snapshot's data lies on the disk of the node whose controller took it,
+ * so it is usable from that node only. The spec lets only a plugin advertising SNAPSHOT_ACCESSIBILITY_CONSTRAINTS
+ * return it, so it is left out (null) with --csi-health-api=1.12.
  */
-export function toCsiSnapshot(snap: SnapshotRecord, nodeId: string): Snapshot {
+export function snapshotTopology(config: Pick<Config, 'csiHealthApi' | 'nodeId'>): string | null {
+  return pluginHealthCapabilities(config.csiHealthApi).includes('SNAPSHOT_ACCESSIBILITY_CONSTRAINTS') ? config.nodeId : null;
+}
+
+export function toCsiSnapshot(snap: SnapshotRecord, topologyNode: string | null): Snapshot {
   return {
     snapshot_id: snap.id,
     source_volume_id: snap.sourceVolumeId,
@@ -28,7 +35,7 @@ export function toCsiSnapshot(snap: SnapshotRecord, nodeId: string): Snapshot {
     creation_time: toTimestamp(snap.createdAt),
     ready_to_use: snap.phase === 'ready',
     group_snapshot_id: snap.groupId ?? '',
-    accessible_topology: [nodeTopology(nodeId)],
+    accessible_topology: topologyNode === null ? [] : [nodeTopology(topologyNode)],
   };
 }
 
@@ -37,7 +44,7 @@ type SnapshotHandlers = Pick<ControllerHandlers, 'CreateSnapshot' | 'DeleteSnaps
 export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): SnapshotHandlers {
   return {
     CreateSnapshot: unary(ctx, 'CreateSnapshot', async (req, log) => {
-      return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log), deps.config.nodeId) };
+      return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log), snapshotTopology(deps.config)) };
     }),
     DeleteSnapshot: unary(ctx, 'DeleteSnapshot', async (req, log) => {
       await deleteSnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id), log);
@@ -46,10 +53,10 @@ export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): Sna
     ListSnapshots: unary(ctx, 'ListSnapshots', async (req) => {
       const filter = { snapshotId: req.snapshot_id, sourceVolumeId: req.source_volume_id };
       const page = listSnapshots(deps, filter, parseMaxEntries('max_entries', req.max_entries), req.starting_token);
-      return { entries: page.entries.map((s) => ({ snapshot: toCsiSnapshot(s, deps.config.nodeId) })), next_token: page.nextToken };
+      return { entries: page.entries.map((s) => ({ snapshot: toCsiSnapshot(s, snapshotTopology(deps.config)) })), next_token: page.nextToken };
     }),
     GetSnapshot: unary(ctx, 'GetSnapshot', async (req) => {
-      return { snapshot: toCsiSnapshot(requireReadySnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id)), deps.config.nodeId) };
+      return { snapshot: toCsiSnapshot(requireReadySnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id)), snapshotTopology(deps.config)) };
     }),
   };
 }

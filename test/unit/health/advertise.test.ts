@@ -36,4 +36,11 @@ describe('snapshot topology (CSI v1.13 SNAPSHOT_ACCESSIBILITY_CONSTRAINTS)', () 
     const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
     expect(res.snapshot?.accessible_topology).toEqual([topologyOf(NODE_ID)]);
   });
+
+  it('leaves snapshot topology out with 1.12, where the capability that allows it is not advertised', async () => {
+    d = await startDriver();
+    const id = await createVolumeId(d, 'pv');
+    const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
+    expect(res.snapshot?.accessible_topology).toEqual([]);
+  });
 });
