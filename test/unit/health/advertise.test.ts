@@ -1,16 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createVolumeId, invoke, NODE_ID, startDriver, topologyOf, type TestDriver } from '../../helpers/fakes';
+import { ConfigError, parseCommand } from '../../../src/config';
+import { createVolumeId, invoke, NODE_ID, startDriver, testConfig, topologyOf, type TestDriver } from '../../helpers/fakes';
 
-let d: TestDriver;
+let d: TestDriver | undefined;
 
 afterEach(async () => {
-  await d.cleanup();
+  await d?.cleanup();
+  d = undefined;
 });
 
-const controllerTypes = async () => (await invoke(d.controller.ControllerGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
-const nodeTypes = async () => (await invoke(d.node.NodeGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
+const controllerTypes = async () => (await invoke(d!.controller.ControllerGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
+const nodeTypes = async () => (await invoke(d!.node.NodeGetCapabilities, {})).capabilities?.map((c) => c.rpc?.type);
 
 describe('health capabilities by --csi-health-api', () => {
+  it('defaults to 1.12, takes the env variable, and refuses any other value', () => {
+    expect(testConfig().csiHealthApi).toBe('1.12');
+    const fromEnv = parseCommand(['--node-id', 'n'], { HOSTPATH_CSI_HEALTH_API: '1.13' });
+    expect(fromEnv.kind === 'run' && fromEnv.config.csiHealthApi).toBe('1.13');
+    expect(() => testConfig({ 'csi-health-api': '1.14' })).toThrow(ConfigError);
+  });
+
   it('advertises only the v1.12 VOLUME_CONDITION by default (a v1.12 client rejects the v1.13 values)', async () => {
     d = await startDriver();
     expect(await controllerTypes()).toContain('VOLUME_CONDITION');
@@ -32,15 +41,15 @@ describe('health capabilities by --csi-health-api', () => {
 describe('snapshot topology (CSI v1.13 SNAPSHOT_ACCESSIBILITY_CONSTRAINTS)', () => {
   it('gives a snapshot the topology of the node that holds it', async () => {
     d = await startDriver({ 'csi-health-api': '1.13' });
-    const id = await createVolumeId(d, 'pv');
-    const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
+    const id = await createVolumeId(d!, 'pv');
+    const res = await invoke(d!.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
     expect(res.snapshot?.accessible_topology).toEqual([topologyOf(NODE_ID)]);
   });
 
   it('leaves snapshot topology out with 1.12, where the capability that allows it is not advertised', async () => {
     d = await startDriver();
-    const id = await createVolumeId(d, 'pv');
-    const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
+    const id = await createVolumeId(d!, 'pv');
+    const res = await invoke(d!.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
     expect(res.snapshot?.accessible_topology).toEqual([]);
   });
 });
