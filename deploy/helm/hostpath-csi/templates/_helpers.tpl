@@ -321,4 +321,7 @@ annotations:
 {{- end }}
 - {name: metrics-resize, port: {{ add $p 3 }}}
 - {name: metrics-snap, port: {{ add $p 4 }}}
+{{- if eq .Values.form "single-node" }}
+- {name: metrics-health, port: {{ add $p 5 }}}
+{{- end }}
 {{- end -}}
