@@ -18,7 +18,7 @@ export async function controllerFindings(deps: ControllerHealthDeps, vol: Volume
   const backend = backendFor(deps, vol.kind);
   const unsupported = backend.unsupportedReason();
   if (unsupported !== null) found.push(finding('DEGRADED', 'KindUnsupported', `this node cannot keep ${vol.kind} volumes as promised: ${unsupported}`));
-  const dataPath = backend.stageSource(vol);
+  const dataPath = HEALTH_CHECKS[vol.kind].dataPath(deps.layout, vol.id);
   found.push(...(await HEALTH_CHECKS[vol.kind].storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath }, vol)));
   return found;
 }

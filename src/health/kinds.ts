@@ -1,7 +1,10 @@
 import type { HealthProbe } from '../os/health-probe';
 import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
+import path from 'node:path';
+import type { StateLayout } from '../volumes/layout';
 import type { VolumeKind, VolumeRecord } from '../volumes/model';
+import { BLOCK_IMAGE } from '../volumes/sparse-image';
 import { finding, type HealthFinding } from './model';
 
 /** What the controller-side checks read: the volume's storage as its backend keeps it. */
@@ -24,6 +27,8 @@ export interface StagedCheckContext {
 }
 
 export interface KindHealthChecks {
+  /** Where the kind keeps a volume's data (what its backend's stageSource names): checked by `storage`. */
+  dataPath(layout: StateLayout, volumeId: string): string;
   /** The controller's view: is the data where the backend keeps it, whole and within its limit. */
   storage(ctx: StorageCheckContext, vol: VolumeRecord): Promise<HealthFinding[]>;
   /** The node's view of a staged volume: the staging mount or loop device its targets depend on. */
@@ -90,9 +95,13 @@ const all = (...checks: Array<(ctx: StagedCheckContext) => Promise<HealthFinding
   async (ctx: StagedCheckContext): Promise<HealthFinding[]> => (await Promise.all(checks.map((c) => c(ctx)))).flat();
 
 /** Every kind's checks, in one table: nothing else branches on the kind for health. */
+const directory = (layout: StateLayout, id: string): string => layout.volumeDataDir(id);
+const image = (layout: StateLayout, id: string): string => path.join(layout.volumeDataDir(id), BLOCK_IMAGE);
+
 export const HEALTH_CHECKS: Readonly<Record<VolumeKind, KindHealthChecks>> = {
-  dir: { storage: directoryPresent, staged: stagingMount },
+  dir: { dataPath: directory, storage: directoryPresent, staged: stagingMount },
   quota: {
+    dataPath: directory,
     storage: async (ctx) => {
       const missing = await directoryPresent(ctx);
       return missing.length > 0 ? missing : quotaExceeded(ctx);
@@ -100,8 +109,9 @@ export const HEALTH_CHECKS: Readonly<Record<VolumeKind, KindHealthChecks>> = {
     staged: stagingMount,
   },
   // A raw block volume is staged as a loop device only (no mount): the device file its targets bind is the loop.
-  block: { storage: imageIntact, staged: loopAttached },
+  block: { dataPath: image, storage: imageIntact, staged: loopAttached },
   image: {
+    dataPath: image,
     storage: imageIntact,
     // A detached loop under a mounted filesystem cannot happen (the mount holds it); it can after a lazy unmount.
     staged: all(stagingMount, loopAttached, kernelFsErrors),

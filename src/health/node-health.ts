@@ -1,7 +1,7 @@
 import { hostPathProblem } from '../validate/fields';
 import { blockImage } from '../node/block';
 import { mountStateAt } from '../node/mounts';
-import { loadVolume, nodeBackend, type NodeDeps } from '../node/node-deps';
+import { loadVolume, type NodeDeps } from '../node/node-deps';
 import { mountHolding } from '../os/project-quota';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { HEALTH_CHECKS } from './kinds';
@@ -51,7 +51,7 @@ export async function nodeVolumeFindings(deps: NodeHealthDeps, volumeId: string,
   const targets = targetPaths(deps, record, publishPath);
   if (record?.ephemeral) return targetFindings(deps, volumeId, targets);
   const vol = await loadVolume(deps, volumeId);
-  const dataPath = nodeBackend(deps, vol.kind).stageSource(vol);
+  const dataPath = HEALTH_CHECKS[vol.kind].dataPath(deps.layout, vol.id);
   const [storage, staged, published] = await Promise.all([
     HEALTH_CHECKS[vol.kind].storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath }, vol),
     record ? stagedFindings(deps, vol, record) : Promise.resolve([]),
