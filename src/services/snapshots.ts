@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { ResourceExhaustedError } from '../errors';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller';
 import type { Snapshot } from '../generated/csi/v1/Snapshot';
 import type { Timestamp } from '../generated/google/protobuf/Timestamp';
@@ -11,7 +12,7 @@ import { validateObjectId } from '../validate/fields';
 import { parseCreateSnapshot } from '../validate/snapshot-requests';
 import { parseMaxEntries } from '../validate/token';
 import type { ControllerDeps } from '../volumes/controller-deps';
-import { nodeTopology } from '../volumes/topology';
+import { nodeTopology, requirementAllowsNode } from '../volumes/topology';
 
 export function toTimestamp(iso: string): Timestamp {
   const ms = Date.parse(iso);
@@ -44,7 +45,13 @@ type SnapshotHandlers = Pick<ControllerHandlers, 'CreateSnapshot' | 'DeleteSnaps
 export function snapshotHandlers(ctx: AdapterContext, deps: ControllerDeps): SnapshotHandlers {
   return {
     CreateSnapshot: unary(ctx, 'CreateSnapshot', async (req, log) => {
-      return { snapshot: toCsiSnapshot(await createSnapshot(deps, parseCreateSnapshot(req), log), snapshotTopology(deps.config)) };
+      const cmd = parseCreateSnapshot(req);
+      // CSI v1.13 CreateSnapshotRequest.accessibility_requirements: the snapshot MUST be usable from a requisite
+      // topology, and it lives on this node's disk only; as CreateVolume, a node-local shortcoming.
+      if (!requirementAllowsNode(req.accessibility_requirements, deps.config.nodeId)) {
+        throw new ResourceExhaustedError(`no requisite topology includes this node (${deps.config.nodeId}), where the snapshot would live`);
+      }
+      return { snapshot: toCsiSnapshot(await createSnapshot(deps, cmd, log), snapshotTopology(deps.config)) };
     }),
     DeleteSnapshot: unary(ctx, 'DeleteSnapshot', async (req, log) => {
       await deleteSnapshot(deps, validateObjectId('snapshot_id', req.snapshot_id), log);

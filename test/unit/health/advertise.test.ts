@@ -1,6 +1,7 @@
+import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseCommand } from '../../../src/config';
-import { createVolumeId, invoke, NODE_ID, startDriver, testConfig, topologyOf, type TestDriver } from '../../helpers/fakes';
+import { createVolumeId, expectCode, invoke, NODE_ID, startDriver, testConfig, topologyOf, type TestDriver } from '../../helpers/fakes';
 
 let d: TestDriver | undefined;
 
@@ -51,5 +52,15 @@ describe('snapshot topology (CSI v1.13 SNAPSHOT_ACCESSIBILITY_CONSTRAINTS)', () 
     const id = await createVolumeId(d!, 'pv');
     const res = await invoke(d!.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: null });
     expect(res.snapshot?.accessible_topology).toEqual([]);
+  });
+
+  it('refuses with RESOURCE_EXHAUSTED a snapshot whose requisite topology leaves this node out', async () => {
+    d = await startDriver({ 'csi-health-api': '1.13' });
+    const id = await createVolumeId(d, 'pv');
+    const elsewhere = { requisite: [topologyOf('node-b')], preferred: [] };
+    await expectCode(invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: elsewhere }), status.RESOURCE_EXHAUSTED);
+    const here = { requisite: [topologyOf(NODE_ID)], preferred: [topologyOf(NODE_ID)] };
+    const res = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: id, secrets: {}, parameters: {}, accessibility_requirements: here });
+    expect(res.snapshot?.ready_to_use).toBe(true);
   });
 });
