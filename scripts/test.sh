@@ -4,8 +4,8 @@
 # tests (npm test), the unit + integration tests again on the image's Node major, the container image built from the
 # Dockerfile and checked (scripts/build-image.sh), the csi-sanity matrix, the fault
 # harness at its CI budget (test/faults/run.sh: crash rounds, torn records, fuzzing, storms; seeds printed), a
-# smoke run of the bench, then the local-cluster e2e (a real kubelet, API server and the upstream sidecars driving
-# dist/: test/e2e/local-cluster). Last, what this host's kernel cannot do, in a VM on Debian's distribution kernel
+# smoke run of the bench, then the local-cluster e2e (a real kubelet and API server running that image and the
+# sidecars as pods; one case drives dist/ as host processes: test/e2e/local-cluster). Last, what this host's kernel cannot do, in a VM on Debian's distribution kernel
 # (test/vm/: quota volumes on XFS and ext4 prjquota, online ext4 growth, csi-sanity's quota configurations).
 # .ci/run calls exactly this.
 set -euo pipefail

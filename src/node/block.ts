@@ -38,7 +38,7 @@ export async function attachReadOnlyLoop(deps: NodeDeps, volumeId: string, log: 
  */
 export async function detachUnusedReadOnlyLoops(deps: NodeDeps, volumeId: string, log: Logger): Promise<void> {
   const image = blockImage(deps, volumeId);
-  const readOnly = (await deps.loops.list()).filter((l) => l.file === image && l.readOnly).map((l) => l.device);
+  const readOnly = await deps.loops.backingReadOnly(image);
   if (readOnly.length === 0) return;
   const mounted = new Set((await deps.mounter.list()).map((m) => /^\/(loop\d+)$/.exec(m.root)?.[1]).filter((n) => n !== undefined).map((n) => `/dev/${n}`));
   for (const device of readOnly.filter((d) => !mounted.has(d))) {

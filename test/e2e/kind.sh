@@ -8,10 +8,13 @@
 #   KIND_CLUSTER=name  cluster name (default hostpath-csi-e2e); KIND_NODE_IMAGE=kindest/node:v1.34.x to pick Kubernetes
 #   SKIP_SANITY=1      skip csi-sanity against the in-cluster driver
 #
+#   SKIP_SUITE=1       skip the shared e2e suite
+#
 # Steps: create a one-node cluster; build the driver image and load it into kind; install the snapshot CRDs and the
-# snapshot-controller; deploy the form; run every example in examples/ and check that data moves (write in one pod,
-# read in the next; snapshot, change, restore, compare; expand and write past the old end); run csi-sanity through
-# a TCP proxy pod next to the driver socket; delete the cluster.
+# snapshot-controller; run the e2e suite the local cluster runs (test/e2e/local-cluster/cases 01-09 and 13: the
+# single-node overlay as pods; see run_suite); deploy the form; run every example in examples/ and check that data
+# moves (write in one pod, read in the next; snapshot, change, restore, compare; expand and write past the old end);
+# run csi-sanity through a TCP proxy pod next to the driver socket; delete the cluster. Needs `npm ci` for the suite.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -66,6 +69,40 @@ driver_pod() { # the driver pod on the node where pod $1 runs
 }
 in_driver() { kubectl -n "$ns" exec "$1" -c hostpath-csi -- sh -c "$2"; }   # driver-pod command
 
+# The suite's view of this cluster (test/e2e/local-cluster/lib/cluster-env.ts says what each key means; test/deploy
+# checks that this function writes what the suite reads). The node is kind's container: files on it are read through
+# docker exec; the snapshot-controller is the one installed above; images are loaded with kind.
+suite_image=busybox:1.36.1
+write_cluster_env() { # root
+  cat > "$1/cluster.env" <<EOF
+E2E_ROOT=$1
+E2E_BIN=$(dirname "$(command -v kubectl)")
+E2E_LOGS=$1/logs
+E2E_KUBECONFIG=$1/kubeconfig
+E2E_KUBELET_DIR=/var/lib/kubelet
+E2E_STATE_DIR=/var/lib/hostpath-csi
+E2E_NODE_NAME=$cluster-control-plane
+E2E_TEST_IMAGE=$suite_image
+E2E_IMAGE_LOADER=kind
+E2E_KIND_CLUSTER=$cluster
+E2E_NODE_EXEC=docker exec $cluster-control-plane
+E2E_SNAPSHOT_CONTROLLER=installed
+EOF
+}
+
+# The same cases as the local cluster's run.sh, against this cluster: 01-09 (the single-node overlay as pods, the
+# driver restart deleting its pod) and 13 (rolling upgrade). Not 10-12: they need the local cluster (host processes,
+# its loopback-only network, the driver's pid on the host).
+run_suite() {
+  local root="$work/e2e"
+  mkdir -p "$root/logs"
+  kind get kubeconfig --name "$cluster" > "$root/kubeconfig"
+  docker pull "$suite_image"
+  kind load docker-image "$suite_image" --name "$cluster"
+  write_cluster_env "$root"
+  E2E_ROOT="$root" E2E_DEPLOYMENT=pods npx vitest run --config test/e2e/local-cluster/vitest.config.ts cases/0 cases/13
+}
+
 log "kind cluster $cluster"
 kind create cluster --name "$cluster" ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} --wait 180s
 kubectl config use-context "kind-$cluster" >/dev/null
@@ -90,6 +127,13 @@ if [ "$form" = distributed ]; then
     -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--enable-distributed-snapshotting"}]'
 fi
 kubectl -n kube-system rollout status deployment/snapshot-controller --timeout=300s
+
+if [ "${SKIP_SUITE:-0}" = 1 ]; then
+  log "the e2e suite: skipped (SKIP_SUITE=1)"
+else
+  log "the e2e suite (test/e2e/local-cluster/cases) against this cluster"
+  run_suite
+fi
 
 log "deploy the $form form"
 kubectl apply -k "deploy/kubernetes/overlays/$form"

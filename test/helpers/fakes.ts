@@ -187,6 +187,10 @@ export class FakeLoopDevices implements LoopDevices {
     return (await this.list()).filter((l) => l.file === file && !l.readOnly).map((l) => l.device);
   }
 
+  async backingReadOnly(file: string): Promise<string[]> {
+    return (await this.list()).filter((l) => l.file === file && l.readOnly).map((l) => l.device);
+  }
+
   async attach(file: string, options: { readOnly?: boolean } = {}): Promise<string> {
     const device = `/dev/loop${this.next++}`;
     this.attached.set(device, { device, file, readOnly: options.readOnly ?? false });

@@ -64,15 +64,32 @@ unmount_all() { # everything mounted under E2E_ROOT, deepest first
   failed=1
 }
 
-detach_loops() { # loop devices backed by files under E2E_ROOT (block volumes the suite left attached)
-  local dev file
-  losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r dev file; do
-    case "$file" in "$E2E_ROOT"/*) losetup -d "$dev" && echo "detached $dev ($file)" ;; esac
-  done
-  if losetup -l -n -O BACK-FILE 2>/dev/null | grep -q "^$E2E_ROOT/"; then
-    echo "loop devices still attached under $E2E_ROOT" >&2
-    failed=1
-  fi
+# "major:minor inode" of every file of the driver's state (volume images).
+state_file_ids() {
+  find "$E2E_STATE_DIR" -xdev -type f -exec stat -c '%Hd:%Ld %i' {} + 2>/dev/null | sort -u
+}
+
+# Loop devices backed by a file under E2E_ROOT (block and image volumes the suite left attached): by the path the
+# kernel reports, or by the file's device and inode. The driver in a pod attaches through its container's mount of
+# the state directory; once that container is gone the kernel reports the path below that mount's root
+# (/volumes/<id>/disk.img), which no path under E2E_ROOT matches.
+ours() { # ids majmin ino file
+  case "$4" in "$E2E_ROOT"/*) return 0 ;; esac
+  grep -qxF "$2 $3" <<< "$1"
+}
+
+detach_loops() {
+  local dev majmin ino file ids
+  ids=$(state_file_ids)
+  while read -r dev majmin ino file; do
+    if ours "$ids" "$majmin" "$ino" "$file"; then losetup -d "$dev" && echo "detached $dev ($file)"; fi
+  done < <(losetup -l -n -O NAME,BACK-MAJ:MIN,BACK-INO,BACK-FILE 2>/dev/null)
+  while read -r dev majmin ino file; do
+    if ours "$ids" "$majmin" "$ino" "$file"; then
+      echo "loop device $dev ($file) still attached" >&2
+      failed=1
+    fi
+  done < <(losetup -l -n -O NAME,BACK-MAJ:MIN,BACK-INO,BACK-FILE 2>/dev/null)
 }
 
 restore_sysctls() {

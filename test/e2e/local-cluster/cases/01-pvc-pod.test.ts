@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cluster } from '../lib/cluster';
 import { ensureForm } from '../lib/deployment';
+import { nodeExists, nodeSha256 } from '../lib/node-files';
 import { inNamespace, pvc } from '../lib/workloads';
 
 describe('a PVC (Immediate binding) and pods', () => {
@@ -15,7 +13,7 @@ describe('a PVC (Immediate binding) and pods', () => {
       await ns.create(pvc('data'));
       const pv = await ns.waitBound('data');
       const dataDir = path.join(cluster.stateDir, 'volumes', pv.spec.csi.volumeHandle);
-      expect(existsSync(dataDir)).toBe(true);
+      expect(await nodeExists(dataDir)).toBe(true);
 
       const written = await ns.run('writer', {
         claim: 'data',
@@ -24,13 +22,13 @@ describe('a PVC (Immediate binding) and pods', () => {
       await ns.deletePod('writer');
       const read = await ns.run('reader', { claim: 'data', script: 'sha256sum /data/payload' });
       expect(read).toBe(written);
-      // The same bytes on the host, in the volume's own directory.
-      const onHost = createHash('sha256').update(await readFile(path.join(dataDir, 'payload'))).digest('hex');
+      // The same bytes on the node, in the volume's own directory.
+      const onHost = await nodeSha256(path.join(dataDir, 'payload'));
       expect(written.split(' ')[0]).toBe(onHost);
       await ns.deletePod('reader');
 
       await ns.deletePvc('data');
       await ns.waitPvGone(pv.metadata.name);
-      expect(existsSync(dataDir)).toBe(false);
+      expect(await nodeExists(dataDir)).toBe(false);
     }));
 });

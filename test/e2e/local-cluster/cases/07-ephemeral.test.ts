@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cluster, kubeletGet, waitFor } from '../lib/cluster';
 import { ensureForm } from '../lib/deployment';
+import { nodeExists, nodeReaddir } from '../lib/node-files';
 import { inNamespace } from '../lib/workloads';
 
 const EPHEMERAL_DIR = path.join(cluster.stateDir, 'ephemeral');
 
-async function ephemeralVolumes(): Promise<string[]> {
-  return existsSync(EPHEMERAL_DIR) ? readdir(EPHEMERAL_DIR) : [];
-}
+const ephemeralVolumes = () => nodeReaddir(EPHEMERAL_DIR);
 
 interface Summary {
   pods: { podRef: { name: string; namespace: string }; volume?: { name: string; capacityBytes?: number; usedBytes?: number }[] }[];
@@ -26,7 +23,7 @@ describe('a CSI inline ephemeral volume', () => {
       await ns.exec('user', 'echo scratch > /data/f');
       const created = (await ephemeralVolumes()).filter((v) => !before.includes(v));
       expect(created).toHaveLength(1);
-      expect(existsSync(path.join(EPHEMERAL_DIR, created[0]!, 'f'))).toBe(true);
+      expect(await nodeExists(path.join(EPHEMERAL_DIR, created[0]!, 'f'))).toBe(true);
 
       // The size reaches kubelet through NodeGetVolumeStats: its stats summary reports the volume's capacity.
       const capacity = await waitFor('kubelet to report the inline volume\'s capacity', async () => {
@@ -38,6 +35,6 @@ describe('a CSI inline ephemeral volume', () => {
 
       // The pod object goes once its containers stop; kubelet unmounts (NodeUnpublishVolume) right after.
       await ns.deletePod('user');
-      await waitFor('the inline volume to be deleted with its pod', async () => !existsSync(path.join(EPHEMERAL_DIR, created[0]!)), 60_000);
+      await waitFor('the inline volume to be deleted with its pod', async () => !(await nodeExists(path.join(EPHEMERAL_DIR, created[0]!))), 60_000);
     }));
 });

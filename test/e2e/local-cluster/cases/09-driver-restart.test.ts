@@ -1,16 +1,12 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cluster } from '../lib/cluster';
 import { crashDriver, ensureForm } from '../lib/deployment';
-import type { Plan } from '../lib/plan';
+import { nodeExists } from '../lib/node-files';
 import { inNamespace, pvc } from '../lib/workloads';
 
 describe('a driver restart while pods use its volumes', () => {
-  let plan: Plan;
-  beforeAll(async () => {
-    plan = await ensureForm('single-node');
-  });
+  beforeAll(() => ensureForm('single-node'));
 
   it('keeps the pods\' data, and unmount and delete still work afterwards', () =>
     inNamespace('restart', 300_000, async (ns) => {
@@ -22,8 +18,9 @@ describe('a driver restart while pods use its volumes', () => {
       await ns.exec('files-user', 'echo before-crash > /data/f; sync');
       await ns.exec('disk-user', 'echo before-crash | dd of=/dev/xvda conv=notrunc 2>/dev/null; sync');
 
-      // SIGKILL: a crash, not a clean shutdown; started again as kubelet restarts a container.
-      const { before, after } = await crashDriver(plan);
+      // Host processes: SIGKILL (a crash, not a clean shutdown), started again as kubelet restarts a container.
+      // Pods: the driver's pod deleted, a new one made by its StatefulSet.
+      const { before, after } = await crashDriver();
       expect(after).not.toBe(before);
 
       expect(await ns.exec('files-user', 'cat /data/f; echo after-restart >> /data/f; cat /data/f')).toBe('before-crash\nbefore-crash\nafter-restart\n');
@@ -37,6 +34,6 @@ describe('a driver restart while pods use its volumes', () => {
         await ns.deletePvc(claim);
         await ns.waitPvGone(pv);
       }
-      for (const id of volumes) expect(existsSync(path.join(cluster.stateDir, 'volumes', id))).toBe(false);
+      for (const id of volumes) expect(await nodeExists(path.join(cluster.stateDir, 'volumes', id))).toBe(false);
     }));
 });

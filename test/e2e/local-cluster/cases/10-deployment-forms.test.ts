@@ -94,7 +94,7 @@ async function capacityMatchesGetCapacity(plan: Plan): Promise<void> {
 
 describe.each(FORMS)('the %s form, with its own arguments', (form) => {
   it('provisions, mounts and keeps data; attaches, snapshots, expands and reports capacity as its manifests say', async () => {
-    const plan = await ensureForm(form);
+    const plan = await ensureForm(form, 'processes');
     const driver = await kubectlJson<CsiDriverSpec>(['get', 'csidriver', 'hostpath.csi.dev']);
     const sc = await kubectlJson<StorageClassSpec>(['get', 'storageclass', 'hostpath-csi']);
     await inNamespace(`form-${form}`, 360_000, async (ns) => {

@@ -8,6 +8,12 @@ import { DRIVER_NAME, FORMS } from '../lib/deployment';
 import { type Installation, PLUGIN_NAMESPACE, installChart, installOverlay, pluginPods, renderedImages } from '../lib/pods';
 import { inNamespace, pvc } from '../lib/workloads';
 
+/** The StorageClasses and VolumeSnapshotClasses of this driver, as name=driver. */
+async function driverClasses(): Promise<string[]> {
+  const out = await kubectl(['get', 'storageclass,volumesnapshotclass', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.provisioner}{.driver}{"\\n"}{end}']);
+  return out.split('\n').filter((l) => l.endsWith(`=${DRIVER_NAME}`));
+}
+
 const installs: [string, () => Promise<Installation>][] = [
   ...FORMS.map((form): [string, () => Promise<Installation>] => [`the ${form} overlay (kubectl apply -k)`, () => installOverlay(form)]),
   ['the chart (helm install)', installChart],
@@ -60,14 +66,19 @@ describe.each(installs)('%s as pods', (_label, install) => {
       expect(existsSync(dataDir)).toBe(false);
     }));
 
-  it('removing it (kubectl delete -k, helm uninstall) leaves no pods, RBAC or CSIDriver, and keeps the state directory on the host', async () => {
+  it('removing it (kubectl delete -k, helm uninstall) leaves no pods, RBAC, CSIDriver or classes, and keeps the state and socket directories on the node', async () => {
     const rbac = ['get', 'clusterrole,clusterrolebinding,role,rolebinding', '-A', '-l', 'app.kubernetes.io/part-of=hostpath-csi', '-o', 'name'];
     expect((await kubectl(rbac)).trim()).not.toBe(''); // the selector finds what was deployed
+    expect(await driverClasses()).not.toEqual([]);
     await installed!.remove();
     removed = true;
     expect((await kubectl(['get', 'namespace', PLUGIN_NAMESPACE, '--ignore-not-found', '-o', 'name'])).trim()).toBe('');
     expect((await kubectl(rbac)).trim()).toBe('');
     expect((await kubectl(['get', 'csidriver', DRIVER_NAME, '--ignore-not-found', '-o', 'name'])).trim()).toBe('');
+    expect(await driverClasses()).toEqual([]);
+    // What docs/kubernetes.md ("Uninstalling") says stays on every node: nothing in the cluster removes host
+    // directories.
     expect(existsSync(cluster.stateDir)).toBe(true);
+    expect(existsSync(path.join(cluster.kubeletDir, 'plugins', DRIVER_NAME))).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, waitFor } from '../lib/cluster';
 import { type Installation, PLUGIN_NAMESPACE, installOverlay, pluginPods, pluginPodsReady } from '../lib/pods';
-import { type CaseNamespace, inNamespace, pvc } from '../lib/workloads';
+import { APPENDING, inNamespace, keepsWriting, pvc } from '../lib/workloads';
 
 const run = promisify(execFile);
 
@@ -14,14 +14,6 @@ async function driverPid(): Promise<number> {
   if (pids.length !== 1) throw new Error(`expected one driver process, found ${pids.length}`);
   return pids[0]!;
 }
-
-/** Lines the writer has appended so far (it appends one every 200 ms). */
-async function written(ns: CaseNamespace): Promise<number> {
-  return Number((await ns.exec('writer', 'wc -l < /data/log')).trim());
-}
-
-/** Waits until the writer has appended more lines than `than`: its I/O goes on. */
-const growsBeyond = (ns: CaseNamespace, than: number) => waitFor('the writer to keep writing', async () => (await written(ns)) > than, 30_000);
 
 // The single-node form as pods, with a workload writing to its volume while the driver's pod goes away and while
 // the driver hangs. A mounted volume does not depend on the driver process; what must hold is that the new driver
@@ -38,27 +30,27 @@ describe('the driver as a pod, under faults (single-node overlay)', () => {
   it('I/O goes on while the driver pod is deleted and while the driver hangs; the liveness probe restarts it; unpublish works after', () =>
     inNamespace('pods-faults', 280_000, async (ns) => {
       await ns.create(pvc('data'));
-      await ns.startPod('writer', { claim: 'data', script: 'while true; do date >> /data/log; sleep 0.2; done' });
+      await ns.startPod('writer', { claim: 'data', script: APPENDING });
       const pv = await ns.waitBound('data');
-      await growsBeyond(ns, 0);
+      await keepsWriting(ns, 'writer');
 
       // The driver pod deleted (its StatefulSet makes a new one); the workload keeps writing meanwhile.
       const [before] = await pluginPods();
       await kubectl(['-n', PLUGIN_NAMESPACE, 'delete', 'pod', before!.metadata.name, '--wait=true', '--timeout=120s'], undefined, 130_000);
-      await growsBeyond(ns, await written(ns));
+      await keepsWriting(ns, 'writer');
       const [after] = await pluginPodsReady();
       expect(after!.metadata.uid).not.toBe(before!.metadata.uid);
 
       // The driver hung (SIGSTOP): Probe times out, the livenessprobe answers 500, kubelet restarts the container.
       const restarts = (await pluginPods())[0]!.status.containerStatuses!.find((c) => c.name === 'hostpath-csi')!.restartCount;
       process.kill(await driverPid(), 'SIGSTOP');
-      await growsBeyond(ns, await written(ns));
+      await keepsWriting(ns, 'writer');
       await waitFor('kubelet to restart the hung driver', async () => {
         const [p] = await pluginPods();
         const c = p?.status.containerStatuses?.find((s) => s.name === 'hostpath-csi');
         return c !== undefined && c.restartCount > restarts && c.ready;
       }, 150_000, 1000);
-      await growsBeyond(ns, await written(ns));
+      await keepsWriting(ns, 'writer');
 
       // The restarted driver adopted the volume: unpublish, unstage and delete go through it.
       await ns.deletePod('writer');

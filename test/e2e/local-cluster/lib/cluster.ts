@@ -3,8 +3,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import path from 'node:path';
+import { type ClusterEnvKey, clusterEnvProblems, parseClusterEnv } from './cluster-env';
 
-/** The running local cluster, as up.sh described it in <E2E_ROOT>/cluster.env. */
+/**
+ * The cluster the suite runs against, as <E2E_ROOT>/cluster.env describes it (cluster-env.ts): the local cluster
+ * (up.sh writes it) or a kind cluster (test/e2e/kind.sh writes it).
+ */
 
 export const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 const E2E_ROOT = process.env.E2E_ROOT ?? '/var/lib/hostpath-csi-e2e';
@@ -17,34 +21,40 @@ function readClusterEnv(): Record<string, string> {
   } catch {
     throw new Error(`${file} not found: bring the cluster up first (test/e2e/local-cluster/up.sh, or run.sh)`);
   }
-  return Object.fromEntries(
-    text
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+  const parsed = parseClusterEnv(text);
+  const problems = clusterEnvProblems(parsed);
+  if (problems.length) throw new Error(`${file}: ${problems.join('; ')}`);
+  return parsed;
 }
 
 const env = readClusterEnv();
-function required(name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`cluster.env has no ${name}`);
-  return v;
-}
+const value = (name: ClusterEnvKey): string => env[name] ?? '';
 
 export const cluster = Object.freeze({
-  root: required('E2E_ROOT'),
-  bin: required('E2E_BIN'),
-  logs: required('E2E_LOGS'),
-  pids: required('E2E_PIDS'),
-  pki: required('E2E_PKI'),
-  kubeconfig: required('E2E_KUBECONFIG'),
-  kubeletDir: required('E2E_KUBELET_DIR'),
-  stateDir: required('E2E_STATE_DIR'),
-  nodeName: required('E2E_NODE_NAME'),
-  apiserver: required('E2E_APISERVER'),
-  kubelet: required('E2E_KUBELET'),
-  testImage: required('E2E_TEST_IMAGE'),
+  root: value('E2E_ROOT'),
+  bin: value('E2E_BIN'),
+  logs: value('E2E_LOGS'),
+  pids: value('E2E_PIDS') || path.join(value('E2E_ROOT'), 'pids'),
+  pki: value('E2E_PKI'),
+  kubeconfig: value('E2E_KUBECONFIG'),
+  kubeletDir: value('E2E_KUBELET_DIR'),
+  stateDir: value('E2E_STATE_DIR'),
+  nodeName: value('E2E_NODE_NAME'),
+  apiserver: value('E2E_APISERVER'),
+  /** kubelet's own API; empty: reached through the API server's node proxy (kubeletGet). */
+  kubelet: value('E2E_KUBELET'),
+  testImage: value('E2E_TEST_IMAGE'),
+  /** The node plugin's pods need pods/bridge (no pod network, no kube-proxy): the local cluster, not kind. */
+  bridge: value('E2E_BRIDGE') === '1',
+  /** How images get into the cluster (images.ts): ctr (this local cluster's containerd) or kind. */
+  imageLoader: value('E2E_IMAGE_LOADER') === 'kind' ? 'kind' : 'ctr',
+  ctr: value('E2E_CTR'),
+  containerdSock: value('E2E_CONTAINERD_SOCK'),
+  kindCluster: value('E2E_KIND_CLUSTER'),
+  /** argv prefix that runs a command on the node (kind: docker exec <node>); empty: the node is this host. */
+  nodeExec: value('E2E_NODE_EXEC').split(' ').filter(Boolean),
+  /** The suite runs the snapshot-controller as a host process, unless the cluster already has one (kind.sh). */
+  hostSnapshotController: value('E2E_SNAPSHOT_CONTROLLER') !== 'installed',
 });
 
 /** On every case's namespace, so the end of the suite can wait for all of them to be gone. */
@@ -100,10 +110,12 @@ export async function create(objects: readonly object[]): Promise<void> {
 
 /**
  * GET from kubelet's own API, as the API server does (its kubelet client certificate). Not through the API
- * server's node proxy: that refuses a node whose address is loopback. kubelet's serving certificate is self-signed
+ * server's node proxy on the local cluster: that refuses a node whose address is loopback (elsewhere, kind: the
+ * proxy). kubelet's serving certificate is self-signed
  * by kubelet itself, so it is not verified (loopback only).
  */
 export async function kubeletGet(urlPath: string): Promise<string> {
+  if (!cluster.kubelet) return kubectl(['get', '--raw', `/api/v1/nodes/${cluster.nodeName}/proxy${urlPath}`]);
   const [cert, key] = await Promise.all(['crt', 'key'].map((ext) => readFile(path.join(cluster.pki, `apiserver-kubelet-client.${ext}`))));
   return new Promise((resolve, reject) => {
     const req = request(`${cluster.kubelet}${urlPath}`, { cert, key, rejectUnauthorized: false, timeout: 10_000 }, (res) => {

@@ -3,19 +3,27 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { call, connectCsi } from '../../../helpers/csi-client';
 import { kustomize, parseYaml, type K8sObject } from '../../../deploy/manifests';
-import { apply, CASE_LABEL, cluster, kubectl, kubectlJson, REPO, waitFor } from './cluster';
+import { apply, CASE_LABEL, cluster, kubectl, REPO, waitFor } from './cluster';
+import { applyOverlay, composeOverlay, deleteOverlay, type Form, pluginPods, replaceDriverPod, waitRegistered } from './node-plugin';
 import { planDeployment, type HostContext, type Plan, type PlannedProcess } from './plan';
 import { childPid, livePid, startProcess, stopProcess } from './processes';
 
+export { DRIVER_NAME, FORMS, type Form } from './node-plugin';
+
 /**
- * Deploys one form of deploy/kubernetes onto the local cluster as host processes (plan.ts says how), and removes it
- * again. The suite shares one deployment across test files: the deployed form is recorded in
- * <E2E_ROOT>/deployment.json, and ensureForm() redeploys only when a file needs another form or a process died.
+ * Deploys one form of deploy/kubernetes onto the local cluster, and removes it again, in one of two ways:
+ *   - pods: `kubectl apply -k` of the overlay (node-plugin.ts composes it): the image built from the Dockerfile
+ *     and the sidecar images, run by kubelet, as users run them;
+ *   - processes: the driver and sidecars as host processes with the containers' own arguments (plan.ts says how);
+ *     quicker to iterate on (no image build) and the only way to give each sidecar its own ServiceAccount (case 10).
+ * The cases 01-09 do not know which: E2E_DEPLOYMENT picks (default pods). The snapshot-controller is a host process
+ * in both (cluster infrastructure, not this project's artefact). The suite shares one deployment across test files:
+ * the deployed form is recorded in <E2E_ROOT>/deployment.json, and ensureForm() redeploys only when a file needs
+ * another form or deployment, or something died.
  */
 
-export const FORMS = ['single-node', 'single-node-no-attach', 'distributed'] as const;
-export type Form = (typeof FORMS)[number];
-export const DRIVER_NAME = 'hostpath.csi.dev';
+export type Deployment = 'pods' | 'processes';
+export const DEPLOYMENT: Deployment = process.env.E2E_DEPLOYMENT === 'processes' ? 'processes' : 'pods';
 export const DRIVER_PROCESS = 'hostpath-csi';
 export const SNAPSHOT_CONTROLLER = 'snapshot-controller';
 
@@ -24,10 +32,15 @@ const SNAPSHOT_CONTROLLER_DIR = path.join(REPO, '.tools', 'e2e', 'snapshot-contr
 
 interface Deployed {
   form: Form;
+  deployment: Deployment;
+  /** pods: the composed overlay directory, removed with `kubectl delete -k`. */
+  overlay?: string;
   /** False until every process runs and kubelet registered the driver: a half-done deploy is redone. */
   ready: boolean;
+  /** processes: the host processes and cluster objects; pods: empty (the overlay holds them). */
   plan: Plan;
-  snapshotController: { objects: K8sObject[]; process: PlannedProcess };
+  /** None where the cluster has its own (cluster.hostSnapshotController false: kind.sh installs it). */
+  snapshotController: { objects: K8sObject[]; processes: PlannedProcess[] };
 }
 
 export const hostContext: HostContext = {
@@ -70,6 +83,7 @@ export async function renderForm(form: Form): Promise<K8sObject[]> {
  * that the upstream file ships commented out.
  */
 async function snapshotControllerFor(form: Form): Promise<Deployed['snapshotController']> {
+  if (!cluster.hostSnapshotController) return { objects: [], processes: [] };
   const rbac = parseYaml(await readFile(path.join(SNAPSHOT_CONTROLLER_DIR, 'rbac-snapshot-controller.yaml'), 'utf8'));
   const setup = parseYaml(await readFile(path.join(SNAPSHOT_CONTROLLER_DIR, 'setup-snapshot-controller.yaml'), 'utf8'));
   if (form === 'distributed') {
@@ -79,7 +93,7 @@ async function snapshotControllerFor(form: Form): Promise<Deployed['snapshotCont
   const plan = planDeployment([...rbac, ...setup.map(asStatefulWorkload)], { ...hostContext, driverCommand: [] });
   const p = plan.processes[0]!;
   if (form === 'distributed') p.argv.push('--enable-distributed-snapshotting');
-  return { objects: plan.objects, process: p };
+  return { objects: plan.objects, processes: [p] };
 }
 
 /** plan.ts maps a driver's pod; the snapshot-controller's Deployment is mapped the same way, as its one sidecar. */
@@ -152,10 +166,14 @@ async function startDriver(plan: Plan): Promise<void> {
 }
 
 /**
- * Kills the driver with SIGKILL (a crash, not a shutdown); its supervisor starts it again, as kubelet would
- * restart the container. Resolves with the old and new pids once the new one answers Probe ready=true.
+ * Restarts the driver the way each deployment loses it. processes: SIGKILL (a crash, not a shutdown), and its
+ * supervisor starts it again as kubelet would restart the container. pods: the driver's pod is deleted and its
+ * controller makes a new one. Resolves with the old and new pid or pod UID once the new driver serves.
  */
-export async function crashDriver(plan: Plan): Promise<{ before: number; after: number }> {
+export async function crashDriver(): Promise<{ before: string; after: string }> {
+  const deployed = await readDeployed();
+  if (!deployed) throw new Error('nothing is deployed');
+  if (deployed.deployment === 'pods') return replaceDriverPod();
   const before = await childPid(DRIVER_PROCESS);
   if (before === undefined) throw new Error('the driver is not running');
   process.kill(before, 'SIGKILL');
@@ -163,32 +181,31 @@ export async function crashDriver(plan: Plan): Promise<{ before: number; after: 
     const pid = await childPid(DRIVER_PROCESS);
     return pid !== undefined && pid !== before && pid;
   }, 30_000);
-  await waitDriverReady(driverSocket(plan));
-  return { before, after };
+  await waitDriverReady(driverSocket(deployed.plan));
+  return { before: String(before), after: String(after) };
 }
 
-async function waitRegistered(): Promise<void> {
-  await waitFor(`kubelet to register ${DRIVER_NAME} (CSINode ${cluster.nodeName})`, async () => {
-    const node = await kubectlJson<{ spec: { drivers: { name: string }[] | null } }>(['get', 'csinode', cluster.nodeName]);
-    return (node.spec.drivers ?? []).some((d) => d.name === DRIVER_NAME);
-  }, 60_000);
-}
+const NO_PLAN: Plan = { objects: [], processes: [], skipped: [] };
 
-async function deploy(form: Form): Promise<Deployed> {
-  const plan = planDeployment(await renderForm(form), hostContext);
+async function deploy(form: Form, deployment: Deployment): Promise<Deployed> {
+  const plan = deployment === 'processes' ? planDeployment(await renderForm(form), hostContext) : NO_PLAN;
   const snapshotController = await snapshotControllerFor(form);
-  const deployed: Deployed = { form, ready: false, plan, snapshotController };
+  const deployed: Deployed = { form, deployment, ready: false, plan, snapshotController };
+  if (deployment === 'pods') deployed.overlay = await composeOverlay(form);
   // Written first, so undeploy() can clean up after a deploy that fails half-way.
   await writeFile(STATE, JSON.stringify(deployed));
-  await apply(plan.objects);
-  await apply(snapshotController.objects);
-  for (const p of [...plan.processes, snapshotController.process]) {
+  if (plan.objects.length) await apply(plan.objects);
+  if (snapshotController.objects.length) await apply(snapshotController.objects);
+  for (const p of [...plan.processes, ...snapshotController.processes]) {
     if (p.serviceAccount) await writeKubeconfig(p.serviceAccount.namespace, p.serviceAccount.name);
   }
   if (plan.standInPod) await createStandInPod(plan.standInPod);
-  await startDriver(plan);
-  for (const p of plan.processes) if (p.name !== DRIVER_PROCESS) await startProcess(p);
-  await startProcess(snapshotController.process);
+  if (deployment === 'processes') {
+    await startDriver(plan);
+    for (const p of plan.processes) if (p.name !== DRIVER_PROCESS) await startProcess(p);
+  }
+  for (const p of snapshotController.processes) await startProcess(p);
+  if (deployed.overlay) await applyOverlay(deployed.overlay);
   await waitRegistered();
   deployed.ready = true;
   await writeFile(STATE, JSON.stringify(deployed));
@@ -212,20 +229,26 @@ export async function undeploy(): Promise<void> {
   if (!deployed) return;
   const terminating = (await kubectl(['get', 'namespace', '-l', `${CASE_LABEL}=true`, '-o', 'name'])).split('\n').filter(Boolean);
   if (terminating.length) await kubectl(['wait', '--for=delete', ...terminating, '--timeout=180s'], undefined, 190_000);
-  for (const p of [...deployed.plan.processes, deployed.snapshotController.process].reverse()) await stopProcess(p.name);
+  if (deployed.overlay) await deleteOverlay(deployed.overlay);
+  for (const p of [...deployed.plan.processes, ...deployed.snapshotController.processes].reverse()) await stopProcess(p.name);
   const objects = [...deployed.plan.objects, ...deployed.snapshotController.objects].filter((o) => o.kind !== 'Namespace' || o.metadata.name !== 'kube-system');
-  await kubectl(['delete', '--ignore-not-found', '--wait=true', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), 180_000);
+  if (objects.length) await kubectl(['delete', '--ignore-not-found', '--wait=true', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), 180_000);
   await rm(STATE, { force: true });
 }
 
-/** Makes sure `form` is deployed with every process alive; returns its plan. */
-export async function ensureForm(form: Form): Promise<Plan> {
+async function alive(deployed: Deployed): Promise<boolean> {
+  const names = [...deployed.plan.processes, ...deployed.snapshotController.processes].map((p) => p.name);
+  const processes = await Promise.all(names.map(async (n) => (await livePid(n)) !== undefined));
+  if (!processes.every(Boolean)) return false;
+  if (deployed.deployment === 'processes') return true;
+  const pods = await pluginPods();
+  return pods.length > 0 && pods.every((p) => (p.status.containerStatuses ?? []).every((c) => c.ready));
+}
+
+/** Makes sure `form` is deployed (E2E_DEPLOYMENT unless a case needs one) and alive; returns its plan (processes). */
+export async function ensureForm(form: Form, deployment: Deployment = DEPLOYMENT): Promise<Plan> {
   const current = await readDeployed();
-  if (current?.form === form && current.ready) {
-    const names = [...current.plan.processes, current.snapshotController.process].map((p) => p.name);
-    const alive = await Promise.all(names.map(async (n) => (await livePid(n)) !== undefined));
-    if (alive.every(Boolean)) return current.plan;
-  }
+  if (current?.form === form && current.deployment === deployment && current.ready && (await alive(current))) return current.plan;
   await undeploy();
-  return (await deploy(form)).plan;
+  return (await deploy(form, deployment)).plan;
 }

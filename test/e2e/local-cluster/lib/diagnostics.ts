@@ -57,6 +57,11 @@ async function describe(args: string[]): Promise<string> {
   return kubectl(['describe', ...args]).catch((e: Error) => `(describe ${args.join(' ')}: ${e.message})`);
 }
 
+async function podLogs(): Promise<string> {
+  const args = ['logs', '-n', 'hostpath-csi', '-l', 'app.kubernetes.io/name=hostpath-csi', '--all-containers', '--prefix', `--tail=${MAX_LINES_PER_LOG}`];
+  return kubectl(args).catch((e: Error) => `(kubectl logs: ${e.message})`);
+}
+
 export async function diagnostics(namespace: string, marks: LogMarks): Promise<string> {
   const pvs = await kubectlJson<{ items: { metadata: { name: string }; spec: { claimRef?: { namespace: string } } }[] }>(['get', 'pv']).catch(() => ({ items: [] }));
   const pvNames = pvs.items.filter((pv) => pv.spec.claimRef?.namespace === namespace).map((pv) => pv.metadata.name);
@@ -66,6 +71,7 @@ export async function diagnostics(namespace: string, marks: LogMarks): Promise<s
     ...(pvNames.length ? [`=== kubectl describe pv ${pvNames.join(' ')}\n${await describe(['pv', ...pvNames])}`] : []),
     `=== kubectl describe volumeattachments\n${await describe(['volumeattachments'])}`,
     `=== log lines (${cluster.logs})\n${await logExcerpts(marks, [namespace, ...pvNames])}`,
+    `=== the node plugin's pods (if deployed as pods), last lines\n${await podLogs()}`,
   ];
   return sections.join('\n');
 }

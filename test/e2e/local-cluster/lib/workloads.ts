@@ -260,3 +260,17 @@ export function snapshotReady(ns: CaseNamespace, name: string, timeoutMs = 120_0
     return s.status?.readyToUse === true && s;
   }, timeoutMs);
 }
+
+/** A pod script that appends a line to /data/log every 200 ms until it is deleted: a workload doing I/O. */
+export const APPENDING = 'while true; do date >> /data/log; sleep 0.2; done';
+
+/** Lines an APPENDING pod has written so far. */
+export async function linesWritten(ns: CaseNamespace, podName: string): Promise<number> {
+  return Number((await ns.exec(podName, 'wc -l < /data/log')).trim());
+}
+
+/** Waits until an APPENDING pod has written more lines than it had when called: its I/O goes on. */
+export async function keepsWriting(ns: CaseNamespace, podName: string): Promise<void> {
+  const than = await linesWritten(ns, podName).catch(() => 0);
+  await waitFor(`pod ${podName} to keep writing`, async () => (await linesWritten(ns, podName)) > than, 30_000);
+}

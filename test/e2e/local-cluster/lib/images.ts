@@ -1,0 +1,25 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cluster } from './cluster';
+
+const run = promisify(execFile);
+
+/**
+ * The "load image" step, the one thing about images that differs between the clusters the suite runs on
+ * (cluster.env E2E_IMAGE_LOADER):
+ *   - ctr: the local cluster's containerd (`ctr -n k8s.io images ...` on its socket), where up.sh imported every
+ *     archive; kubelet finds images there with imagePullPolicy IfNotPresent. Pinned, so image GC keeps them.
+ *   - kind: `docker tag` and `kind load docker-image` into the kind cluster's node (test/e2e/kind.sh).
+ */
+
+/** Makes the image `from` (already in the cluster) available under the name `to` as well: same content. */
+export async function tagImage(from: string, to: string): Promise<void> {
+  if (cluster.imageLoader === 'kind') {
+    await run('docker', ['tag', from, to]);
+    await run('kind', ['load', 'docker-image', to, '--name', cluster.kindCluster], { timeout: 300_000 });
+    return;
+  }
+  const ctr = (args: string[]) => run(cluster.ctr, ['--address', cluster.containerdSock, '-n', 'k8s.io', 'images', ...args], { timeout: 120_000 });
+  await ctr(['tag', '--force', from, to]);
+  await ctr(['label', to, 'io.cri-containerd.pinned=pinned']);
+}
