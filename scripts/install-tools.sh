@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# csi-sanity on CSI v1.12 (v5.5.0) and the newest v5 the Go proxy serves (v5.6.0, CSI v1.13): test/sanity/run.sh runs
+# its matrix with each. The newer one is installed under its versioned name, as `go install` names both csi-sanity.
 CSI_SANITY_VERSION=v5.5.0
+CSI_SANITY_NEXT_VERSION=v5.6.0
 
 bin="$PWD/.tools/bin"
 mkdir -p "$bin"
@@ -19,6 +22,18 @@ install_go_tool() { # name module version
 }
 
 install_go_tool csi-sanity github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity "$CSI_SANITY_VERSION"
+
+install_renamed_go_tool() { # name module version (the binary go builds is the module's last path element)
+  local name=$1 module=$2 version=$3 stamp="$bin/.$1.version" tmp
+  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then return; fi
+  echo "installing $name $version"
+  tmp=$(mktemp -d)
+  GOBIN="$tmp" GOFLAGS=-mod=mod go install "$module@$version"
+  mv "$tmp/$(basename "$module")" "$bin/$name"
+  rm -rf "$tmp"
+  echo "$version" > "$stamp"
+}
+install_renamed_go_tool "csi-sanity-$CSI_SANITY_NEXT_VERSION" github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity "$CSI_SANITY_NEXT_VERSION"
 
 need_pkgs=()
 command -v mkfs.xfs >/dev/null || need_pkgs+=(xfsprogs)

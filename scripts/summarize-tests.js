@@ -17,9 +17,9 @@ for (const vitest of ['.run/vitest.json', '.run/vitest-faults.json', '.run/e2e-v
 }
 
 // csi-sanity's JUnit reports: the host's matrix and the test VM's quota configurations.
-const sanityReports = ['.run/sanity', '.run/vm/sanity'].flatMap((dir) =>
-  fs.existsSync(dir) ? fs.readdirSync(dir).map((config) => path.join(dir, config, 'junit.xml')) : [],
-);
+// test/sanity/run.sh writes <dir>/<csi-sanity version>/<configuration>/junit.xml.
+const subdirs = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).map((d) => path.join(dir, d)).filter((d) => fs.statSync(d).isDirectory()) : []);
+const sanityReports = ['.run/sanity', '.run/vm/sanity'].flatMap(subdirs).flatMap(subdirs).map((config) => path.join(config, 'junit.xml'));
 for (const file of sanityReports) {
   if (!fs.existsSync(file)) continue;
   for (const tc of fs.readFileSync(file, 'utf8').match(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g) ?? []) {

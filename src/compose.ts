@@ -72,6 +72,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           now: options.now ?? (() => new Date()),
           newId: options.newId ?? randomUUID,
           trash: new Trash(layout.trashDir, log),
+          healthProbe: host.healthProbe,
         }
       : null;
   const node: NodeDeps | null =
@@ -88,6 +89,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           loops: host.loops,
           statFs: host.statFs,
           deviceOf: host.deviceOf,
+          healthProbe: host.healthProbe,
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, storeReserve),
         }
       : null;

@@ -41,7 +41,14 @@ export interface Config {
   readonly version: string;
   /** Where the Prometheus metrics server listens (src/metrics/); null: no metrics server. */
   readonly metricsAddress: ListenAddress | null;
+  /**
+   * Which CSI health capabilities are advertised (src/health/advertise.ts): '1.12' the VolumeCondition ones that
+   * v1.12 sidecars and kubelets read, '1.13' the v1.13 health RPCs. Each version's clients reject the other's values.
+   */
+  readonly csiHealthApi: CsiHealthApi;
 }
+
+export type CsiHealthApi = '1.12' | '1.13';
 
 export interface ListenAddress {
   /** '' means every interface. */
@@ -76,6 +83,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'max-volume-size', env: 'HOSTPATH_CSI_MAX_VOLUME_SIZE', help: 'largest volume CreateVolume accepts (bytes or 10Gi; empty: no limit)', fallback: () => '' },
   { name: 'default-volume-size', env: 'HOSTPATH_CSI_DEFAULT_VOLUME_SIZE', help: 'capacity of a volume whose request names no size', fallback: () => '1Gi' },
   { name: 'mutable-parameters', env: 'HOSTPATH_CSI_MUTABLE_PARAMETERS', help: 'comma-separated keys ControllerModifyVolume accepts', fallback: () => '' },
+  { name: 'csi-health-api', env: 'HOSTPATH_CSI_HEALTH_API', help: 'health capabilities to advertise: 1.12 (VolumeCondition) or 1.13 (volume/storage health RPCs)', fallback: () => '1.12' },
   { name: 'log-level', env: 'HOSTPATH_CSI_LOG_LEVEL', help: 'trace, debug, info, warn, error', fallback: () => 'info' },
   { name: 'log-format', env: 'HOSTPATH_CSI_LOG_FORMAT', help: 'json or pretty', fallback: () => 'json' },
   { name: 'socket-mode', env: 'HOSTPATH_CSI_SOCKET_MODE', help: 'permissions of the socket file, octal (never world-writable)', fallback: () => '0660' },
@@ -155,6 +163,7 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     allowedPathRoot: parseAllowedPathRoot(raw('allowed-path-root')),
     version,
     metricsAddress: parseListenAddress('metrics-address', raw('metrics-address')),
+    csiHealthApi: parseEnum('csi-health-api', raw('csi-health-api'), ['1.12', '1.13'] as const),
   });
 }
 

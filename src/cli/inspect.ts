@@ -21,7 +21,7 @@ export const INSPECT_USAGE = `Usage: hostpath-csi inspect <command> [--state-dir
 Reads the driver's state directory and the host, and changes nothing. Works with the driver stopped or running.
 
 Commands:
-  volumes      every volume: ID, name, kind, state, capacity, bytes used, node, staging path, targets, attachments
+  volumes      every volume: ID, name, kind, state, capacity, bytes used, health, node, staging path, targets, attachments
   snapshots    every snapshot: ID, name, source volume, kind, state, size, group
   groups       every volume group snapshot
   attachments  every ControllerPublishVolume attachment

@@ -1,5 +1,9 @@
 import path from 'node:path';
+import { HEALTH_CHECKS } from '../volumes/health-checks';
+import { systemStatFs } from '../os/fs-stats';
+import { SystemHealthProbe } from '../os/health-probe';
 import { allocatedBytes, treeAllocatedBytes } from '../os/host-probe';
+import type { VolumeRecord } from '../volumes/model';
 import { StateLayout } from '../volumes/layout';
 import { BLOCK_IMAGE } from '../volumes/layout';
 import type { StateView } from './state-reader';
@@ -17,6 +21,16 @@ async function usageOf(layout: StateLayout, id: string, kind: string): Promise<s
   return bytes === null ? null : bytes.toString();
 }
 
+const probe = new SystemHealthProbe();
+
+/** The controller's storage checks of a ready volume (src/volumes/health-checks.ts): "ok", or the reasons found. */
+async function healthOf(layout: StateLayout, v: VolumeRecord): Promise<string> {
+  if (v.phase !== 'ready') return '-';
+  const checks = HEALTH_CHECKS[v.kind];
+  const found = await checks.storage({ probe, statFs: systemStatFs, dataPath: checks.dataPath(layout, v.id) }, v).catch((err: Error) => [{ reason: `CheckFailed: ${err.message}` }]);
+  return found.length === 0 ? 'ok' : found.map((f) => f.reason).join(', ');
+}
+
 export async function volumeRows(view: StateView, withUsage: boolean): Promise<Row[]> {
   const layout = new StateLayout(view.root);
   const rows: Row[] = [];
@@ -31,6 +45,7 @@ export async function volumeRows(view: StateView, withUsage: boolean): Promise<R
       state: v.phase,
       capacityBytes: v.capacityBytes,
       usedBytes: withUsage ? await usageOf(layout, v.id, v.kind) : null,
+      health: await healthOf(layout, v),
       node: v.nodeId,
       stagedAt: node?.stagingPath ?? null,
       publishedAt: Object.keys(node?.targets ?? {}).sort(),
@@ -44,7 +59,7 @@ export async function volumeRows(view: StateView, withUsage: boolean): Promise<R
     if (!n.ephemeral) continue;
     const dir = path.join(view.root, 'ephemeral', n.id);
     const used = withUsage ? await treeAllocatedBytes(dir) : null;
-    rows.push({ id: n.id, name: '(inline)', kind: 'ephemeral', accessType: 'mount', state: 'ready', capacityBytes: n.ephemeral.capacityBytes, usedBytes: used === null ? null : used.toString(), node: null, stagedAt: null, publishedAt: Object.keys(n.targets).sort(), loopDevice: null, attachedTo: [], source: null, createdAt: null });
+    rows.push({ id: n.id, name: '(inline)', kind: 'ephemeral', accessType: 'mount', state: 'ready', capacityBytes: n.ephemeral.capacityBytes, usedBytes: used === null ? null : used.toString(), health: null, node: null, stagedAt: null, publishedAt: Object.keys(n.targets).sort(), loopDevice: null, attachedTo: [], source: null, createdAt: null });
   }
   return rows;
 }

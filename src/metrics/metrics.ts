@@ -108,6 +108,7 @@ export class DriverMetrics implements CallObserver {
       this.stateGauge('provisioned_bytes', 'Capacity of the volumes not being deleted, by kind', ['kind'], (s, set) => s.bytes.forEach((b) => set({ kind: b.kind }, b.provisioned)));
       this.stateGauge('promised_bytes', 'Bytes promised to volumes and not used yet (kept free for them; GetCapacity leaves them out), by kind', ['kind'], (s, set) => s.bytes.forEach((b) => set({ kind: b.kind }, b.promised)));
       this.stateGauge('used_bytes', 'Bytes the volumes of a kind have allocated (not for dir: that needs a walk of every file)', ['kind'], (s, set) => s.bytes.forEach((b) => b.used !== null && set({ kind: b.kind }, b.used)));
+      this.stateGauge('abnormal_volumes', 'Ready volumes the health checks find abnormal, by kind and reason (docs/observability.md lists the reasons)', ['kind', 'reason'], (s, set) => counts(s.abnormal, set));
       this.stateGauge('free_bytes', 'Bytes a new volume of this kind can get now (GetCapacity; 0 where the node cannot make the kind)', ['kind'], (s, set) => s.bytes.forEach((b) => set({ kind: b.kind }, b.free)));
     }
     this.stateGauge('state_filesystem_bytes', "The state directory's filesystem: size and available bytes", ['measure'], (s, set) => {

@@ -1,3 +1,4 @@
+import { controllerFindings } from '../volumes/health';
 import type { LoopDevices } from '../os/loop';
 import type { NodeDeps } from '../node/node-deps';
 import type { RecordStore } from '../state/record-store';
@@ -31,6 +32,8 @@ export interface StateSnapshot {
   staged: number | null;
   publishedTargets: number | null;
   loopDevices: number | null;
+  /** Controller: ready volumes with a health finding (src/volumes/health.ts, src/node/health.ts), by kind and reason; one count per finding. */
+  abnormal: CountByLabels[];
 }
 
 /** Counts records by phase (and kind), plus a `quarantined` state for every record that could not be read. */
@@ -87,10 +90,32 @@ async function loopDevicesOf(sources: MetricsSources): Promise<number | null> {
   return list === null ? null : list.filter((l) => l.file.startsWith(root)).length;
 }
 
+/**
+ * The controller's health checks on every ready volume (one lstat, or a statfs for quota, each: the same cost as the
+ * bytes above). A check that fails outright counts under reason CheckFailed rather than failing the scrape.
+ */
+async function abnormalVolumes(c: SnapshotDeps): Promise<CountByLabels[]> {
+  const ready = [...c.catalog.volumes.values()].filter((v) => v.phase === 'ready');
+  const found = await Promise.all(ready.map((v) => controllerFindings(c, v).then(
+    (fs) => fs.map((f) => ({ kind: v.kind, reason: f.reason })),
+    () => [{ kind: v.kind, reason: 'CheckFailed' }],
+  )));
+  const counts = new Map<string, CountByLabels>();
+  for (const labels of found.flat()) {
+    const key = `${labels.kind}/${labels.reason}`;
+    const entry = counts.get(key) ?? { labels, value: 0 };
+    entry.value++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
+}
+
 export async function takeSnapshot(sources: MetricsSources): Promise<StateSnapshot> {
   const c = sources.controller;
   const n = sources.node;
-  const [bytes, stateFs, loopDevices] = await Promise.all([c ? bytesPerKind(c) : [], stateFsOf(sources), loopDevicesOf(sources)]);
+  const [bytes, stateFs, loopDevices, abnormal] = await Promise.all([
+    c ? bytesPerKind(c) : [], stateFsOf(sources), loopDevicesOf(sources), c ? abnormalVolumes(c) : [],
+  ]);
   const nodeRecords = n ? [...n.nodeRecords.values()] : null;
   return {
     volumes: c ? byPhase(c.catalog.volumes, (v) => v.kind) : [],
@@ -102,5 +127,6 @@ export async function takeSnapshot(sources: MetricsSources): Promise<StateSnapsh
     staged: nodeRecords ? nodeRecords.filter((r) => r.stagingPath !== null).length : null,
     publishedTargets: nodeRecords ? nodeRecords.reduce((sum, r) => sum + Object.keys(r.targets).length, 0) : null,
     loopDevices,
+    abnormal,
   };
 }

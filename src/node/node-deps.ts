@@ -1,3 +1,4 @@
+import type { HealthProbe } from '../os/health-probe';
 import type { Logger } from '../log';
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, InternalError, NotFoundError } from '../errors';
@@ -27,6 +28,8 @@ export interface NodeDeps {
   /** Each kind's node half (src/kinds/<kind>/node.ts), from the registry (src/kinds/registry.ts). */
   readonly nodeKinds: ReadonlyMap<VolumeKind, NodeKindHalf>;
   readonly filesystems: Filesystems;
+  /** What the health checks read from the host (src/volumes/health.ts, src/node/health.ts). */
+  readonly healthProbe: HealthProbe;
   /**
    * Set when expansion is node-driven (--controller-expansion=false): grows a volume's storage and its record, under
    * the volume's controller lock, as ControllerExpandVolume would (src/volumes/lifecycle.ts expandVolume).

@@ -1,4 +1,6 @@
 import { NotFoundError } from '../errors';
+import { toCondition } from '../domain/health';
+import { nodeVolumeFindings } from './health';
 import { hostPathProblem } from '../validate/fields';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
@@ -42,8 +44,9 @@ export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: 
   if (inline) return ephemeralStats(deps, inline);
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
   const backend = backendFor(deps, vol.kind);
-  const [usage, condition] = await Promise.all([backend.usage(vol, volumePath.replace(/\/+$/, '')), backend.condition(vol)]);
-  return { usage, condition };
+  // The v1.12 VolumeCondition of NodeGetVolumeStats is the node's v1.13 health findings folded into one flag.
+  const [usage, findings] = await Promise.all([backend.usage(vol, volumePath.replace(/\/+$/, '')), nodeVolumeFindings(deps, volumeId, volumePath)]);
+  return { usage, condition: toCondition(findings, 'volume is healthy') };
 }
 
 /**

@@ -5,6 +5,7 @@ import { SystemFilesystems, type Filesystems } from './filesystem';
 import { systemStatFs, type StatFs } from './fs-stats';
 import { SystemLoopDevices, type LoopDevices } from './loop';
 import { SystemMounter, type Mounter } from './mount';
+import { SystemHealthProbe, type HealthProbe } from './health-probe';
 import { XfsQuotaTool, type ProjectQuotas } from './project-quota';
 
 /** The host as the driver sees it: every tool behind an interface (src/os), real in production, fakes in unit tests. */
@@ -16,6 +17,8 @@ export interface Host {
   readonly mounter: Mounter;
   readonly filesystems: Filesystems;
   readonly projectQuotas: ProjectQuotas;
+  /** What the health checks read from the host (src/volumes/health.ts, src/node/health.ts). */
+  readonly healthProbe: HealthProbe;
 }
 
 /** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
@@ -28,5 +31,6 @@ export function systemHost(runCommand: CommandRunner): Host {
     mounter: new SystemMounter(runCommand),
     filesystems: new SystemFilesystems(runCommand),
     projectQuotas: new XfsQuotaTool(runCommand),
+    healthProbe: new SystemHealthProbe(),
   };
 }

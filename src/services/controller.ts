@@ -17,10 +17,13 @@ import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVol
 import type { VolumeRecord } from '../volumes/model';
 import { checkVolumeCapabilities, describeQuarantined, describeVolume, getCapacity, listVolumes, type QuarantinedView, type VolumeView } from '../volumes/queries';
 import { nodeTopology } from '../volumes/topology';
+import { controllerHealthCapabilities } from '../health/advertise';
+import { controllerHealthHandlers } from './health';
 import { snapshotHandlers } from './snapshots';
 import type { SnapshotDeps } from '../snapshots/catalog';
 
 type ControllerRpcType = 'CREATE_DELETE_VOLUME' | 'LIST_VOLUMES' | 'GET_CAPACITY' | 'EXPAND_VOLUME' | 'GET_VOLUME' | 'VOLUME_CONDITION'
+  | 'GET_VOLUME_HEALTH' | 'LIST_VOLUME_HEALTH'
   | 'SINGLE_NODE_MULTI_WRITER' | 'MODIFY_VOLUME' | 'PUBLISH_UNPUBLISH_VOLUME' | 'PUBLISH_READONLY' | 'LIST_VOLUMES_PUBLISHED_NODES'
   | 'CREATE_DELETE_SNAPSHOT' | 'LIST_SNAPSHOTS' | 'GET_SNAPSHOT' | 'CLONE_VOLUME';
 
@@ -33,7 +36,7 @@ export function controllerCapabilities(deps: Pick<SnapshotDeps, 'config'>): Cont
     // csi-resizer only updates the PV (its "trivial resizer"), which is how a per-node deployment expands.
     ...(deps.config.controllerExpansion ? (['EXPAND_VOLUME'] as const) : []),
     'GET_VOLUME',
-    'VOLUME_CONDITION',
+    ...controllerHealthCapabilities(deps.config.csiHealthApi),
     'SINGLE_NODE_MULTI_WRITER',
     'MODIFY_VOLUME',
     'CREATE_DELETE_SNAPSHOT',
@@ -87,6 +90,7 @@ export function controllerHandlers(ctx: AdapterContext, deps: SnapshotDeps): Con
   const attacher = new Attacher(deps);
   return {
     ...snapshotHandlers(ctx, deps),
+    ...controllerHealthHandlers(ctx, deps),
     CreateVolume: unary(ctx, 'CreateVolume', async (req, log) => {
       const vol = await createVolume(deps, parseCreateVolume(req), log);
       return { volume: toCsiVolume(vol) };

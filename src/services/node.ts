@@ -3,7 +3,9 @@ import type { NodeGetCapabilitiesResponse } from '../generated/csi/v1/NodeGetCap
 import type { NodeGetInfoResponse } from '../generated/csi/v1/NodeGetInfoResponse';
 import type { NodeGetVolumeStatsResponse } from '../generated/csi/v1/NodeGetVolumeStatsResponse';
 import type { NodeHandlers } from '../generated/csi/v1/Node';
+import { nodeHealthCapabilities } from '../health/advertise';
 import { unary, type AdapterContext } from '../grpc/unary';
+import { nodeHealthHandlers } from './health';
 import type { NodeDeps } from '../node/node-deps';
 import { publishEphemeral } from '../node/ephemeral';
 import { publishVolume, unpublishVolume } from '../node/publish';
@@ -16,8 +18,8 @@ import { nodeTopology } from '../volumes/topology';
 
 type NodeRpc = NodeGetCapabilitiesResponse['capabilities'] extends (infer C)[] | undefined ? C : never;
 
-export function nodeCapabilities(): NodeGetCapabilitiesResponse {
-  const types = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'SINGLE_NODE_MULTI_WRITER'] as const;
+export function nodeCapabilities(config: Pick<Config, 'csiHealthApi'>): NodeGetCapabilitiesResponse {
+  const types = ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', ...nodeHealthCapabilities(config.csiHealthApi), 'SINGLE_NODE_MULTI_WRITER'] as const;
   return { capabilities: types.map((type): NodeRpc => ({ rpc: { type } })) };
 }
 
@@ -31,6 +33,7 @@ export function nodeInfo(config: Config): NodeGetInfoResponse {
 
 export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers {
   return {
+    ...nodeHealthHandlers(ctx, deps),
     NodeStageVolume: unary(ctx, 'NodeStageVolume', async (req, log) => {
       await stageVolume(deps, parseNodeStage(req, deps.config), log);
       return {};
@@ -69,7 +72,7 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
       const range = parseSizeRange('capacity_range', req.capacity_range);
       return { capacity_bytes: (await expandOnNode(deps, volumeId, volumePath, range, log)).toString() };
     }),
-    NodeGetCapabilities: unary(ctx, 'NodeGetCapabilities', async () => nodeCapabilities()),
+    NodeGetCapabilities: unary(ctx, 'NodeGetCapabilities', async () => nodeCapabilities(deps.config)),
     NodeGetInfo: unary(ctx, 'NodeGetInfo', async () => nodeInfo(deps.config)),
   };
 }

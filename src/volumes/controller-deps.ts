@@ -1,3 +1,4 @@
+import type { HealthProbe } from '../os/health-probe';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
 import type { Trash } from '../os/trash';
@@ -42,6 +43,8 @@ export interface ControllerDeps<S extends SnapshotSourceLookup = SnapshotSourceL
   readonly newId: () => string;
   /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */
   readonly trash: Trash;
+  /** What the health checks read from the host (src/volumes/health.ts, src/node/health.ts). */
+  readonly healthProbe: HealthProbe;
 }
 
 export { backendFor } from './backend';

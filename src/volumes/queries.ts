@@ -1,5 +1,7 @@
 import type { Capability } from '../domain/capability';
 import { decodeToken, encodeToken } from '../domain/paging';
+import { controllerFindings } from './health';
+import { toCondition } from '../domain/health';
 import type { VolumeCondition } from './backend';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeKind, VolumeRecord } from './model';
@@ -14,10 +16,8 @@ export interface VolumeView {
 }
 
 export async function describeVolume(deps: ControllerDeps, volume: VolumeRecord): Promise<VolumeView> {
-  const unreadable = deps.catalog.quarantinedAttachmentsOf(volume.id);
-  const condition: VolumeCondition = unreadable.length > 0
-    ? { abnormal: true, message: `an attachment record of this volume is unreadable (moved to the quarantine directory); ControllerUnpublishVolume settles it` }
-    : await backendFor(deps, volume.kind).condition(volume);
+  // The v1.12 VolumeCondition (ListVolumes, ControllerGetVolume) is the v1.13 health findings folded into one flag.
+  const condition = toCondition(await controllerFindings(deps, volume), 'volume is healthy');
   return { volume, publishedNodeIds: deps.catalog.attachmentsOf(volume.id).map((a) => a.nodeId), condition };
 }
 

@@ -36,6 +36,7 @@ export const SIDECAR_IMAGES: Record<string, string> = {
   'csi-attacher': 'registry.k8s.io/sig-storage/csi-attacher:v4.12.0',
   'csi-resizer': 'registry.k8s.io/sig-storage/csi-resizer:v2.2.1',
   'csi-snapshotter': 'registry.k8s.io/sig-storage/csi-snapshotter:v8.6.0',
+  'csi-external-health-monitor-controller': 'registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v0.18.0',
   'node-driver-registrar': 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0',
   'liveness-probe': 'registry.k8s.io/sig-storage/livenessprobe:v2.19.0',
 };
@@ -46,6 +47,10 @@ const SIDECAR_ROLES: Record<string, { clusterRole: string; role: string }> = {
   'csi-attacher': { clusterRole: 'hostpath-csi-external-attacher-runner', role: 'external-attacher-cfg' },
   'csi-resizer': { clusterRole: 'hostpath-csi-external-resizer-runner', role: 'external-resizer-cfg' },
   'csi-snapshotter': { clusterRole: 'hostpath-csi-external-snapshotter-runner', role: 'external-snapshotter-leaderelection' },
+  'csi-external-health-monitor-controller': {
+    clusterRole: 'hostpath-csi-external-health-monitor-controller-runner',
+    role: 'external-health-monitor-controller-cfg',
+  },
 };
 
 const SOCKET_DIR_IN_POD = '/csi';
@@ -257,7 +262,18 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);
         expect(flag(driver().args, 'controller-expansion')).toBeUndefined();
       });
+
+      it('runs the external-health-monitor controller, where it runs, on the v1.12 VolumeCondition the driver advertises by default', () => {
+        // The monitor (v0.18.0) is built on CSI v1.12: it needs VOLUME_CONDITION, i.e. --csi-health-api=1.12.
+        expect(flag(driver().args, 'csi-health-api') ?? '1.12').toBe('1.12');
+        if (!hasContainer(pod, 'csi-external-health-monitor-controller')) return;
+        expect(flag(container(pod, 'csi-external-health-monitor-controller').args, 'list-volumes-interval')).toBe('1m');
+      });
     } else {
+      it('runs no external-health-monitor controller (its ListVolumes would see one node only)', () => {
+        expect(hasContainer(pod, 'csi-external-health-monitor-controller')).toBe(false);
+      });
+
       it('runs a DaemonSet whose provisioner and snapshotter handle only their own node', () => {
         expect(w.kind).toBe('DaemonSet');
         const prov = container(pod, 'csi-provisioner');

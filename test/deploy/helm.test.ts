@@ -33,6 +33,16 @@ describe.skipIf(skip)(`helm chart against the kustomize forms${NEEDS_TOOLS}`, ()
     expectSameSubstance(helmTemplate({ attach: 'false' }), kustomize('deploy/kubernetes/overlays/single-node-no-attach'));
   });
 
+  it('renders what the single-node-health overlay does with sidecars.healthMonitor.enabled=true', () => {
+    expectSameSubstance(helmTemplate({ 'sidecars.healthMonitor.enabled': 'true' }), kustomize('deploy/kubernetes/overlays/single-node-health'));
+  });
+
+  it('never runs the health monitor in the distributed form, even when asked to', () => {
+    const objects = helmTemplate({ form: 'distributed', 'sidecars.healthMonitor.enabled': 'true' });
+    expect(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'csi-external-health-monitor-controller')).toEqual([]);
+    expect(JSON.stringify(objects)).not.toContain('csi-external-health-monitor-controller:');
+  });
+
   it('renders what the distributed overlay does with form=distributed', () => {
     expectSameSubstance(helmTemplate({ form: 'distributed' }), kustomize('deploy/kubernetes/overlays/distributed'));
   });

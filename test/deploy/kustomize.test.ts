@@ -19,6 +19,13 @@ describeDeployment(
   skip,
 );
 
+describeDeployment(
+  `kustomize overlay single-node-health${NEEDS_TOOLS}`,
+  () => kustomize('deploy/kubernetes/overlays/single-node-health'),
+  { ...DEFAULTS, form: 'single-node', attach: true },
+  skip,
+);
+
 describeDeployment(`kustomize overlay distributed${NEEDS_TOOLS}`, () => kustomize('deploy/kubernetes/overlays/distributed'), {
   ...DEFAULTS,
   form: 'distributed',
@@ -61,7 +68,7 @@ describe('versions', () => {
     const chart = readFileSync(path.join(ROOT, 'deploy/helm/hostpath-csi/Chart.yaml'), 'utf8');
     expect(/^version: (\S+)$/m.exec(chart)?.[1]).toBe(PACKAGE_VERSION);
     expect(/^appVersion: "(\S+)"$/m.exec(chart)?.[1]).toBe(PACKAGE_VERSION);
-    for (const overlay of ['single-node', 'distributed']) {
+    for (const overlay of ['single-node', 'single-node-health', 'distributed']) {
       const k = readFileSync(path.join(ROOT, `deploy/kubernetes/overlays/${overlay}/kustomization.yaml`), 'utf8');
       expect(/app\.kubernetes\.io\/version: "(\S+)"/.exec(k)?.[1], overlay).toBe(PACKAGE_VERSION);
     }

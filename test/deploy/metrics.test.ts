@@ -10,6 +10,7 @@ const SIDECAR_METRICS: Record<string, string> = {
   'csi-attacher': 'metrics-attach',
   'csi-resizer': 'metrics-resize',
   'csi-snapshotter': 'metrics-snap',
+  'csi-external-health-monitor-controller': 'metrics-health',
 };
 
 interface ServicePort {

@@ -12,14 +12,22 @@
 #   nodeexpand  --controller-expansion=false (node-driven expansion) with xfs image volumes of 320/640 MiB (xfs's
 #             minimum is 300 MiB), so NodeExpandVolume grows record, image and filesystem online
 # Every optional part is on: parameters, mutable parameters, snapshot parameters, secrets, the attach-limit test.
+# The matrix runs once per csi-sanity version in SANITY_VERSIONS (default: v5.5.0 on CSI v1.12 and v5.6.0 on CSI
+# v1.13, both installed by scripts/install-tools.sh). Each version's clients reject the other's health capabilities,
+# so the driver is started with the matching --csi-health-api (1.12 for v5.5.x, else 1.13).
 # Usage: test/sanity/run.sh [single|split|noattach|block|block-split|image|quota|quota-ext4|nodeexpand ...]   (default: all)
-# Each run's driver logs and JUnit report stay in .run/sanity/<name>/ (SANITY_RESULTS_DIR moves .run/sanity); the
-# temp dirs and mounts are removed.
+# Each run's driver logs and JUnit report stay in .run/sanity/<version>/<name>/ (SANITY_RESULTS_DIR moves
+# .run/sanity); the temp dirs and mounts are removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=test/sanity
-sanity=.tools/bin/csi-sanity
-[ -x "$sanity" ] || { echo "csi-sanity missing: run scripts/install-tools.sh" >&2; exit 1; }
+read -r -a versions <<<"${SANITY_VERSIONS:-v5.5.0 v5.6.0}"
+sanity_bin() { # version -> the installed binary (v5.5.0 keeps the plain name other scripts use)
+  if [ "$1" = v5.5.0 ]; then echo .tools/bin/csi-sanity; else echo ".tools/bin/csi-sanity-$1"; fi
+}
+for v in "${versions[@]}"; do
+  [ -x "$(sanity_bin "$v")" ] || { echo "csi-sanity $v missing: run scripts/install-tools.sh" >&2; exit 1; }
+done
 [ -f dist/main.js ] || { echo "dist/main.js missing: run npm run build" >&2; exit 1; }
 
 configs=("$@")
@@ -66,7 +74,8 @@ make_quota_state_dir() { # xfs|ext4
 start_driver() { # name socket mode extra-args...
   local name=$1 socket=$2 mode=$3; shift 3
   node dist/main.js --endpoint "unix://$socket" --state-dir "$work/state" --mode "$mode" --node-id sanity-node \
-    --max-volumes-per-node 8 --mutable-parameters "$mutable_keys" --log-level debug --allowed-path-root "$work" "$@" \
+    --max-volumes-per-node 8 --mutable-parameters "$mutable_keys" --log-level debug --allowed-path-root "$work" \
+    --csi-health-api "$health_api" "$@" \
     >"$out/driver-$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -S "$socket" ] && return 0; sleep 0.1; done
@@ -75,7 +84,7 @@ start_driver() { # name socket mode extra-args...
 
 run_one() {
   local config=$1
-  out="${SANITY_RESULTS_DIR:-.run/sanity}/$config"
+  out="${SANITY_RESULTS_DIR:-.run/sanity}/$version/$config"
   rm -rf "$out"; mkdir -p "$out"
   work=$(mktemp -d /tmp/hostpath-csi-sanity.XXXXXX)
   local endpoints=() access=mount run_dir=$work params="$here/params.yaml" size=67108864 expand_size=134217728
@@ -96,9 +105,9 @@ run_one() {
       endpoints=(--csi.endpoint "$work/node.sock" --csi.controllerendpoint "$work/controller.sock") ;;
     *) echo "unknown sanity config $config" >&2; return 2 ;;
   esac
-  echo "== csi-sanity: $config"
+  echo "== csi-sanity $version: $config"
   local rc=0
-  "$sanity" "${endpoints[@]}" \
+  "$(sanity_bin "$version")" "${endpoints[@]}" \
     --csi.mountdir "$work/target" --csi.stagingdir "$work/staging" \
     --csi.testvolumeparameters "$params" \
     --csi.testvolumemutableparameters "$here/mutable-params.yaml" \
@@ -106,6 +115,7 @@ run_one() {
     --csi.secrets "$here/secrets.yaml" \
     --csi.testnodevolumeattachlimit --csi.testvolumeaccesstype "$access" \
     --csi.testvolumesize "$size" --csi.testvolumeexpandsize "$expand_size" \
+    ${sanity_skip:+--ginkgo.skip "$sanity_skip"} \
     --ginkgo.no-color --ginkgo.junit-report "$PWD/$out/junit.xml" >"$out/sanity.log" 2>&1 || rc=$?
   grep -E "^(Ran [0-9]+ of [0-9]+ Specs|FAIL!|SUCCESS!|\[FAIL\])" "$out/sanity.log" || true
   if grep -h -o "sanity-secret-[a-z-]*" "$out"/driver-*.log | sort -u | grep -q .; then
@@ -118,12 +128,21 @@ run_one() {
     echo "loop devices leaked in $config:" >&2; echo "$leaked" >&2; rc=1
   fi
   if [ $rc -ne 0 ]; then
-    echo "csi-sanity $config failed (rc=$rc); see $out/" >&2
+    echo "csi-sanity $version $config failed (rc=$rc); see $out/" >&2
     grep -B2 -A12 "\[FAILED\]" "$out/sanity.log" | head -80 >&2 || true
   fi
   return $rc
 }
 
 status=0
-for c in "${configs[@]}"; do run_one "$c" || status=1; done
+for version in "${versions[@]}"; do
+  case "$version" in v5.5.*) health_api=1.12 ;; *) health_api=1.13 ;; esac
+  # csi-sanity v5.6.0 compares the snapshot's accessible_topology with NodeGetInfo's using gomega Equal
+  # (reflect.DeepEqual) on protobuf messages: the expected one was marshalled into the request (its internal
+  # sizeCache is 48), the answered one was not (0), so every driver that returns the field fails the spec with two
+  # identical segment maps (controller.go:1454). The field is checked by test/unit/health/advertise.test.ts instead.
+  sanity_skip=""
+  if [ "$version" = v5.6.0 ]; then sanity_skip="should succeed when creating a snapshot with accessibility requirements"; fi
+  for c in "${configs[@]}"; do run_one "$c" || status=1; done
+done
 exit $status

@@ -90,7 +90,7 @@ describe('CreateVolume with sizeLimit', () => {
 
   it('restores a directory snapshot into a quota volume, but not into an image (INVALID_ARGUMENT)', async () => {
     const src = (await create('src', {})).volume!.volume_id!;
-    const snap = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: src, secrets: {}, parameters: {} });
+    const snap = await invoke(d.controller.CreateSnapshot, { name: 's', source_volume_id: src, secrets: {}, parameters: {}, accessibility_requirements: null });
     const source = { type: 'snapshot' as const, snapshot: { snapshot_id: snap.snapshot!.snapshot_id! } };
     const quota = await create('q', { sizeLimit: 'quota' }, { volume_content_source: source });
     expect(quota.volume!.volume_context).toEqual({ 'hostpath.csi.dev/kind': 'quota' });

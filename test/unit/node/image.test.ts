@@ -162,7 +162,7 @@ describe('image volumes on the node', () => {
 
 describe('snapshots of a mounted image volume', () => {
   beforeEach(() => setUp());
-  const snapshot = () => invoke(d.controller.CreateSnapshot, { source_volume_id: id, name: 'snap-1', secrets: {}, parameters: {} });
+  const snapshot = () => invoke(d.controller.CreateSnapshot, { source_volume_id: id, name: 'snap-1', secrets: {}, parameters: {}, accessibility_requirements: null });
 
   it('freeze the filesystem for the copy and thaw it after', async () => {
     await stage();

@@ -32,4 +32,13 @@ describe('Identity service', () => {
       expect.arrayContaining([{ service: { type: 'CONTROLLER_SERVICE' } }, { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } }]),
     );
   });
+
+  it('advertises SNAPSHOT_ACCESSIBILITY_CONSTRAINTS with --csi-health-api=1.13 only (v1.12 clients reject it)', async () => {
+    const plugin = async (api: string) => {
+      const handlers = identityHandlers({ log: silentLogger(), gate: new Gate() }, testConfig({ 'csi-health-api': api }));
+      return (await invoke(handlers.GetPluginCapabilities, {})).capabilities?.map((c) => c.service?.type);
+    };
+    expect(await plugin('1.13')).toContain('SNAPSHOT_ACCESSIBILITY_CONSTRAINTS');
+    expect(await plugin('1.12')).not.toContain('SNAPSHOT_ACCESSIBILITY_CONSTRAINTS');
+  });
 });

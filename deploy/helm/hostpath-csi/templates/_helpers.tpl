@@ -321,4 +321,7 @@ annotations:
 {{- end }}
 - {name: metrics-resize, port: {{ add $p 3 }}}
 - {name: metrics-snap, port: {{ add $p 4 }}}
+{{- if and (eq .Values.form "single-node") .Values.sidecars.healthMonitor.enabled }}
+- {name: metrics-health, port: {{ add $p 5 }}}
+{{- end }}
 {{- end -}}

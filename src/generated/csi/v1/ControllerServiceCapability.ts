@@ -28,6 +28,8 @@ export const _csi_v1_ControllerServiceCapability_RPC_Type = {
   SINGLE_NODE_MULTI_WRITER: 'SINGLE_NODE_MULTI_WRITER',
   MODIFY_VOLUME: 'MODIFY_VOLUME',
   GET_SNAPSHOT: 'GET_SNAPSHOT',
+  GET_VOLUME_HEALTH: 'GET_VOLUME_HEALTH',
+  LIST_VOLUME_HEALTH: 'LIST_VOLUME_HEALTH',
 } as const;
 
 export type _csi_v1_ControllerServiceCapability_RPC_Type =
@@ -63,6 +65,10 @@ export type _csi_v1_ControllerServiceCapability_RPC_Type =
   | 14
   | 'GET_SNAPSHOT'
   | 15
+  | 'GET_VOLUME_HEALTH'
+  | 16
+  | 'LIST_VOLUME_HEALTH'
+  | 17
 
 export type _csi_v1_ControllerServiceCapability_RPC_Type__Output = typeof _csi_v1_ControllerServiceCapability_RPC_Type[keyof typeof _csi_v1_ControllerServiceCapability_RPC_Type]
 

@@ -19,6 +19,8 @@ export const _csi_v1_NodeServiceCapability_RPC_Type = {
   VOLUME_CONDITION: 'VOLUME_CONDITION',
   SINGLE_NODE_MULTI_WRITER: 'SINGLE_NODE_MULTI_WRITER',
   VOLUME_MOUNT_GROUP: 'VOLUME_MOUNT_GROUP',
+  GET_VOLUME_HEALTH: 'GET_VOLUME_HEALTH',
+  GET_STORAGE_HEALTH: 'GET_STORAGE_HEALTH',
 } as const;
 
 export type _csi_v1_NodeServiceCapability_RPC_Type =
@@ -36,6 +38,10 @@ export type _csi_v1_NodeServiceCapability_RPC_Type =
   | 5
   | 'VOLUME_MOUNT_GROUP'
   | 6
+  | 'GET_VOLUME_HEALTH'
+  | 7
+  | 'GET_STORAGE_HEALTH'
+  | 8
 
 export type _csi_v1_NodeServiceCapability_RPC_Type__Output = typeof _csi_v1_NodeServiceCapability_RPC_Type[keyof typeof _csi_v1_NodeServiceCapability_RPC_Type]
 

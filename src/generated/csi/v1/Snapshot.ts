@@ -1,6 +1,7 @@
 // Original file: proto/csi.proto
 
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp';
+import type { Topology as _csi_v1_Topology, Topology__Output as _csi_v1_Topology__Output } from '../../csi/v1/Topology';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Snapshot {
@@ -10,6 +11,7 @@ export interface Snapshot {
   'creation_time'?: (_google_protobuf_Timestamp | null);
   'ready_to_use'?: (boolean);
   'group_snapshot_id'?: (string);
+  'accessible_topology'?: (_csi_v1_Topology)[];
 }
 
 export interface Snapshot__Output {
@@ -19,4 +21,5 @@ export interface Snapshot__Output {
   'creation_time': (_google_protobuf_Timestamp__Output | null);
   'ready_to_use': (boolean);
   'group_snapshot_id': (string);
+  'accessible_topology': (_csi_v1_Topology__Output)[];
 }
