@@ -7,6 +7,7 @@ import type { Snapshot__Output } from '../../src/generated/csi/v1/Snapshot';
 import type { Volume__Output } from '../../src/generated/csi/v1/Volume';
 import type { VolumeCapability, _csi_v1_VolumeCapability_AccessMode_Mode as AccessMode } from '../../src/generated/csi/v1/VolumeCapability';
 import type { VolumeContentSource } from '../../src/generated/csi/v1/VolumeContentSource';
+import { expect } from 'vitest';
 import { call } from './csi-client';
 import { mountCapability, mountPoints, Scratch, type DriverProcess } from './driver-process';
 import { MiB } from '../../support/units';
@@ -71,6 +72,14 @@ export class DataScratch extends Scratch {
     // Detached after the unmounts (a bind-mounted device node is unmounted first), so nothing leaks from a failed run.
     for (const l of leftLoops) await run('losetup', ['--detach', l.device]).catch(() => undefined);
     return { leftMounts, leftDirs, leftLoops: leftLoops.map((l) => `${l.device} -> ${l.file}`) };
+  }
+
+  /** Disposes of everything and asserts the host is as found: no mount, directory or loop device left (afterAll). */
+  async expectHostLeftClean(): Promise<void> {
+    const { leftMounts, leftDirs, leftLoops } = await this.disposeAll();
+    expect(leftMounts).toEqual([]);
+    expect(leftDirs).toEqual([]);
+    expect(leftLoops).toEqual([]);
   }
 }
 

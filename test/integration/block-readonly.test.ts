@@ -20,12 +20,7 @@ async function loopCount(root: string): Promise<number> {
   return stdout.split('\n').filter((f) => f.trim().startsWith(`${root}/`)).length;
 }
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 describe.skipIf(!isRoot)(`read-only publish of a block volume${NEEDS_ROOT}`, () => {
   let driver: DriverProcess;

@@ -29,12 +29,7 @@ import { exists, isMountPoint, isRoot, NEEDS_ROOT, type DriverProcess } from '..
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 const imageOf = (driver: DriverProcess, volumeId: string): string => path.join(driver.stateDir, 'volumes', volumeId, 'disk.img');
 

@@ -19,12 +19,7 @@ import { isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/driver-proces
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 const IMAGE_SIZE = 1024 * MiB;
 const FILE_SIZE = 64 * MiB;

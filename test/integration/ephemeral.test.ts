@@ -8,12 +8,7 @@ import { exists, isMountPoint, isRoot, mountCapability, NEEDS_ROOT, type DriverP
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 const EPHEMERAL_KEY = 'csi.storage.k8s.io/ephemeral';
 

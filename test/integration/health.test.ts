@@ -18,12 +18,7 @@ import { isRoot, mountCapability, NEEDS_ROOT, type DriverProcess } from '../help
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 type Status = { status: string; reason: string; message: string };
 

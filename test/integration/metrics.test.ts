@@ -9,12 +9,7 @@ import { exists, isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/drive
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 /** The exposition text as series → value, e.g. `hostpath_csi_volumes{kind="dir",state="ready"}` → 2. */
 type Series = Map<string, number>;

@@ -14,12 +14,7 @@ import { canMountProjectQuota, createSizedVolume, mountHostFs, unmountHostFs, ty
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 /** Metadata of a small filesystem: how far from the exact figure a count may land. */
 const SLACK = 8 * MiB;

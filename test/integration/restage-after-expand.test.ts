@@ -19,12 +19,7 @@ const SIZE = 64 * MiB;
 const GROWN = 128 * MiB;
 const canGrowOnline = hasCapSysResource();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 describe.skipIf(!isRoot)(`a staged ext4 image volume expanded by the controller${NEEDS_ROOT}`, () => {
   let host: ImageMount;

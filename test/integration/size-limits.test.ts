@@ -26,12 +26,7 @@ import {
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 /** One ext4 block group of a small filesystem (8192 blocks of 1 KiB): how far from the limit a refusal may land. */
 const SLACK = 8 * MiB;

@@ -33,12 +33,7 @@ import { exists, isRoot, NEEDS_ROOT, type DriverProcess } from '../helpers/drive
 
 const scratch = new DataScratch();
 
-afterAll(async () => {
-  const { leftMounts, leftDirs, leftLoops } = await scratch.disposeAll();
-  expect(leftMounts).toEqual([]);
-  expect(leftDirs).toEqual([]);
-  expect(leftLoops).toEqual([]);
-});
+afterAll(() => scratch.expectHostLeftClean());
 
 const hex = (s: string): string => `0x${Buffer.from(s).toString('hex')}`;
 
