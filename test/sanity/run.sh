@@ -78,8 +78,13 @@ start_driver() { # name socket mode extra-args...
     --csi-health-api "$health_api" "$@" \
     >"$out/driver-$name.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do [ -S "$socket" ] && return 0; sleep 0.1; done
-  echo "driver $name did not create its socket" >&2; cat "$out/driver-$name.log" >&2; return 1
+  # The socket is bound before start-up's reconcile; until it ends every RPC but Probe answers UNAVAILABLE, so wait
+  # for a ready Probe (as kubelet's registration and the livenessprobe do), not just the socket (a race seen in CI).
+  for _ in $(seq 1 100); do
+    [ -S "$socket" ] && node scripts/probe.js "$socket" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "driver $name did not answer a ready Probe on $socket" >&2; cat "$out/driver-$name.log" >&2; return 1
 }
 
 run_one() {
