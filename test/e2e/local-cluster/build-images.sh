@@ -16,9 +16,12 @@
 #     e2e-test-images/agnhost:2.63.0  agnhost built from the k8s.io/kubernetes module, on the busybox root (upstream:
 #                                     on alpine) with its ENTRYPOINT /agnhost and CMD pause
 #     e2e-test-images/busybox:1.37.0-1  the busybox root above
-#     e2e-test-images/nginx:1.15-4, e2e-test-images/glibc-dns-testing:2.0.0  the busybox root too: the storage specs
-#                                     that name them (volumes.go's exec test, multivolume.go's concurrent pods) give
-#                                     their own shell command and never run nginx or glibc
+#     e2e-test-images/nginx:1.15-4    the busybox root too: the one storage spec that names it (volumes.go's exec
+#                                     test) gives its own shell command and never runs nginx
+#     e2e-test-images/glibc-dns-testing:2.0.0  the busybox root with GNU dd, dash as /bin/sh and glibc from Debian
+#                                     (coreutils, dash, libc6): multivolume.go's concurrent pods read and write block
+#                                     devices with `dd iflag=direct` / `oflag=nocache`, which busybox's dd lacks (and
+#                                     busybox's sh runs its own dd whatever PATH says)
 #     registry.k8s.io/pause:3.10.2    the pause root above
 # Layers are reproducible (sorted, mtime 0, owner 0): the same inputs give the same digests. A stamp over the
 # inputs skips the build when nothing changed.
@@ -29,7 +32,8 @@ root="$(cd "$here/../../.." && pwd)"
 . "$here/versions.sh"
 
 out="$root/.tools/e2e/images"
-busybox="$root/.tools/e2e/debian/root/bin/busybox"
+debian="$root/.tools/e2e/debian/root"
+busybox="$debian/bin/busybox"
 pause_src=$(cd "$here/k8s" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c
 mkdir -p "$out"
@@ -48,7 +52,7 @@ sidecars=(
 )
 
 stamp=$( (cat "$0" "$busybox" "$pause_src"; printf '%s\n' "${sidecars[@]}"
-  for s in "${sidecars[@]}"; do read -r _ b _ <<< "$s"; cat "$bin/$b"; done; cat "$bin/agnhost") | sha256sum | cut -c1-16)
+  for s in "${sidecars[@]}"; do read -r _ b _ <<< "$s"; cat "$bin/$b"; done; cat "$bin/agnhost" "$debian/bin/dd" "$debian/bin/dash" "$debian/lib/x86_64-linux-gnu/libc.so.6") | sha256sum | cut -c1-16)
 all_built() {
   local name
   for name in pause busybox pause-e2e busybox-e2e nginx-e2e glibc-dns-testing-e2e agnhost-e2e $(printf '%s\n' "${sidecars[@]}" | cut -d' ' -f1); do
@@ -108,7 +112,15 @@ oci_archive busybox "$TEST_IMAGE" "$work/busybox-root" '["/bin/sh"]'
 oci_archive pause-e2e registry.k8s.io/pause:3.10.2 "$work/pause-root" '["/pause"]'
 oci_archive busybox-e2e registry.k8s.io/e2e-test-images/busybox:1.37.0-1 "$work/busybox-root" '["/bin/sh"]'
 oci_archive nginx-e2e registry.k8s.io/e2e-test-images/nginx:1.15-4 "$work/busybox-root" '["/bin/sh"]'
-oci_archive glibc-dns-testing-e2e registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0 "$work/busybox-root" \
+cp -a "$work/busybox-root" "$work/glibc-root"
+rm "$work/glibc-root/bin/dd" "$work/glibc-root/bin/sh"
+install -m 0755 "$debian/bin/dd" "$debian/bin/dash" "$work/glibc-root/bin/"
+ln -s dash "$work/glibc-root/bin/sh"
+mkdir -p "$work/glibc-root/lib/x86_64-linux-gnu" "$work/glibc-root/lib64"
+install -m 0755 "$debian/lib/x86_64-linux-gnu/libc.so.6" "$debian/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+  "$work/glibc-root/lib/x86_64-linux-gnu/"
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/glibc-root/lib64/ld-linux-x86-64.so.2"
+oci_archive glibc-dns-testing-e2e registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0 "$work/glibc-root" \
   '["/bin/sh"]'
 install -m 0755 "$bin/agnhost" "$work/busybox-root/agnhost"
 oci_archive agnhost-e2e registry.k8s.io/e2e-test-images/agnhost:2.63.0 "$work/busybox-root" '["/agnhost"]' '["pause"]'

@@ -16,14 +16,19 @@ export const EXCLUSIONS: readonly Exclusion[] = [
   { pattern: String.raw`\[Serial\]`, why: 'must run alone on the cluster; the parallel run would disturb it (and it would disturb the others)' },
   { pattern: String.raw`\[Feature:Windows\]`, why: 'Windows nodes only' },
   { pattern: String.raw`\[Feature:SELinux\]`, why: 'needs SELinux on the node; this host has none (seLinuxMount is not claimed)' },
+  {
+    pattern: String.raw`volumeMode should not mount / map unused volumes in a pod`,
+    why: "looks for the pod's volumes under /var/lib/kubelet on the node; this cluster's kubelet root is under E2E_ROOT (the host's own /var/lib/kubelet is never touched)",
+  },
 ];
 
 /**
- * The CI subset (when the full set exceeds the CI budget): the specs of these test suites, by the name the suite
- * gives them in the spec text. E2E_EXTERNAL_STORAGE=full runs everything not excluded above.
+ * The CI subset: the full set takes longer than CI's budget for this phase (about 8 minutes; docs/external-storage.md
+ * has both times), so CI also skips the specs Kubernetes itself tags [Slow] (a third of the specs' time).
+ * E2E_EXTERNAL_STORAGE=full runs them too.
  */
-export const CI_SUITES: readonly string[] = [];
+export const CI_ONLY: Exclusion = { pattern: String.raw`\[Slow\]`, why: 'CI budget: run with E2E_EXTERNAL_STORAGE=full' };
 
-export function skipPattern(): string {
-  return EXCLUSIONS.map((e) => e.pattern).join('|');
+export function skipPattern(full: boolean): string {
+  return [...EXCLUSIONS, ...(full ? [] : [CI_ONLY])].map((e) => e.pattern).join('|');
 }
