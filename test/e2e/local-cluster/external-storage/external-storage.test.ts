@@ -22,7 +22,7 @@ const FULL = process.env.E2E_EXTERNAL_STORAGE === 'full';
 
 function runSuite(definition: string, dir: string): Promise<number> {
   const args = [
-    `--procs=${PROCS}`, '--timeout=2h', `--focus=${process.env.E2E_FOCUS ?? FOCUS}`, `--skip=${skipPattern(FULL)}`,
+    `--procs=${PROCS}`, '--timeout=2h', `--focus=${process.env.E2E_FOCUS ?? FOCUS}`, `--skip=${skipPattern(definition, FULL)}`,
     '--silence-skips', '--no-color', `--output-dir=${dir}`, '--junit-report=junit.xml',
     path.join(cluster.bin, 'e2e.test'), '--',
     `--kubeconfig=${cluster.kubeconfig}`, `--storage.testdriver=${path.join(REPO, 'test/e2e/storage', `${definition}.yaml`)}`,

@@ -23,12 +23,25 @@ export const EXCLUSIONS: readonly Exclusion[] = [
 ];
 
 /**
+ * Per definition: what this host cannot do for one StorageClass kind although the driver can (the capability stays
+ * claimed; README "Tests in a VM" runs it where it works).
+ */
+export const DEFINITION_EXCLUSIONS: Readonly<Record<string, readonly Exclusion[]>> = {
+  'hostpath-csi-image': [
+    {
+      pattern: String.raw`\((default fs|ext4)\).*(volume-expand should resize volume when PVC is edited while pod is using it|ephemeral should support expansion of pvcs created for ephemeral pvcs)`,
+      why: "growing a mounted ext4 needs CAP_SYS_RESOURCE, which this host's root lacks: the driver grows it at the next mount instead, so the spec's wait for the mounted filesystem to grow times out (online ext4 growth passes in the test VM)",
+    },
+  ],
+};
+
+/**
  * The CI subset: the full set takes longer than CI's budget for this phase (about 8 minutes; docs/external-storage.md
  * has both times), so CI also skips the specs Kubernetes itself tags [Slow] (a third of the specs' time).
  * E2E_EXTERNAL_STORAGE=full runs them too.
  */
 export const CI_ONLY: Exclusion = { pattern: String.raw`\[Slow\]`, why: 'CI budget: run with E2E_EXTERNAL_STORAGE=full' };
 
-export function skipPattern(full: boolean): string {
-  return [...EXCLUSIONS, ...(full ? [] : [CI_ONLY])].map((e) => e.pattern).join('|');
+export function skipPattern(definition: string, full: boolean): string {
+  return [...EXCLUSIONS, ...(DEFINITION_EXCLUSIONS[definition] ?? []), ...(full ? [] : [CI_ONLY])].map((e) => e.pattern).join('|');
 }
