@@ -2,8 +2,8 @@
 # Brings up a single-node Kubernetes cluster made of host processes, all on 127.0.0.1, from nothing:
 # throwaway PKI, etcd, kube-apiserver (Node,RBAC), kube-controller-manager, kube-scheduler, containerd (cgroupfs; CNI:
 # loopback and an address on an in-pod veth pair, no pod network; the cases' pods use hostNetwork) with the locally
-# built images, and kubelet with its own root directory, node name `localhost`. Then the snapshot CRDs. The driver, the sidecars and the snapshot-controller
-# are started by the suite (cluster/deployment.ts), per deployment form.
+# built images, and kubelet with its own root directory, node name `localhost`. Then the snapshot CRDs. The driver,
+# the sidecars and the snapshot-controller are started by the suite (cluster/deployment.ts), per deployment form.
 # Needs root and scripts/install-e2e-tools.sh. On any failure it tears down what it started (down.sh) and exits 1.
 # Saves what kubelet changes on the host (sysctls, iptables chains) so down.sh can restore it.
 set -eEuo pipefail
