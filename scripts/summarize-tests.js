@@ -1,4 +1,5 @@
-// Prints one closing line over everything scripts/test.sh ran: vitest's JSON reports and csi-sanity's JUnit reports.
+// Prints one closing line over everything scripts/test.sh ran: vitest's JSON reports, csi-sanity's JUnit reports and
+// the External Storage suite's counts.
 // "N passed, N failed, N skipped" is the line CI reads; the exit status of scripts/test.sh is the verdict.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -27,6 +28,17 @@ for (const file of sanityReports) {
     else if (/<skipped\b/.test(tc)) skipped++;
     else passed++;
   }
+}
+
+// Kubernetes' External Storage suite: the counts test/e2e/local-cluster/external-storage/ wrote per definition.
+const external = '.run/external-storage';
+for (const definition of fs.existsSync(external) ? fs.readdirSync(external) : []) {
+  const file = path.join(external, definition, 'counts.json');
+  if (!fs.existsSync(file)) continue;
+  const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+  passed += c.passed;
+  failed += c.failed;
+  skipped += c.skipped;
 }
 
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

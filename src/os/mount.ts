@@ -84,7 +84,11 @@ export class SystemMounter implements Mounter {
   }
 
   async mountDevice(device: string, target: string, fsType: string): Promise<void> {
-    await this.run('mount', ['-t', fsType, '--', device, target]);
+    // xfs refuses to mount a second filesystem with the UUID of one already mounted, and a clone or a restore of an
+    // xfs image volume is a copy with the source's UUID: nouuid lets both be staged on this node at once (Kubernetes'
+    // External Storage suite mounts a volume and its clone side by side).
+    const options = fsType === 'xfs' ? ['-o', 'nouuid'] : [];
+    await this.run('mount', ['-t', fsType, ...options, '--', device, target]);
   }
 
   async unmount(target: string, kind: 'bind' | 'filesystem' = 'filesystem'): Promise<void> {

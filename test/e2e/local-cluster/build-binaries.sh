@@ -4,6 +4,8 @@
 #   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter, snapshot-controller  (the sidecars' own modules)
 #   hostpath-csi-registrar, hostpath-csi-livenessprobe  (registrar/, livenessprobe/: stand-ins for
 #   node-driver-registrar and livenessprobe; see versions.sh)
+#   e2e.test, agnhost, ginkgo  (k8s/go.mod: Kubernetes' own e2e binary, the agnhost test image's binary, and the
+#   ginkgo CLI that runs e2e.test in parallel processes; external-storage/ runs them)
 # Each binary has a stamp (.tools/e2e/bin/.<name>.version: version + build flags); a binary whose stamp matches is
 # not rebuilt, and a rebuild after a lost .tools reuses Go's build cache.
 set -euo pipefail
@@ -43,6 +45,35 @@ build_kubernetes() {
   echo "building Kubernetes $K8S_VERSION: ${need[*]}"
   (cd "$here/k8s" && go build -ldflags "$ldflags" -o "$bin/" "${need[@]/#/k8s.io/kubernetes/cmd/}")
   for c in "${need[@]}"; do echo "$stamp" > "$bin/.$c.version"; done
+}
+
+# e2e.test and agnhost come from the same module as the cluster, stamped with the same version, so the suite tests
+# the release the cluster runs; ginkgo at the version k8s.io/kubernetes requires (its CLI and e2e.test must agree).
+build_e2e_tools() {
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ldflags="-s -w" pkg stamp
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  done
+  stamp=$(stamp_of "$K8S_VERSION" "$ldflags")
+  if ! up_to_date e2e.test "$stamp"; then
+    echo "building e2e.test $K8S_VERSION"
+    (cd "$here/k8s" && go test -c -ldflags "$ldflags" -o "$bin/e2e.test" k8s.io/kubernetes/test/e2e)
+    echo "$stamp" > "$bin/.e2e.test.version"
+  fi
+  if ! up_to_date agnhost "$stamp"; then
+    echo "building agnhost $K8S_VERSION"
+    (cd "$here/k8s" && go build -ldflags "$ldflags" -o "$bin/agnhost" k8s.io/kubernetes/test/images/agnhost)
+    echo "$stamp" > "$bin/.agnhost.version"
+  fi
+  local ginkgo
+  ginkgo=$(cd "$here/k8s" && go list -m -f '{{.Version}}' github.com/onsi/ginkgo/v2)
+  stamp=$(stamp_of "$ginkgo" "-s -w")
+  if ! up_to_date ginkgo "$stamp"; then
+    echo "building ginkgo $ginkgo"
+    (cd "$here/k8s" && go build -ldflags "-s -w" -o "$bin/ginkgo" github.com/onsi/ginkgo/v2/ginkgo)
+    echo "$stamp" > "$bin/.ginkgo.version"
+  fi
 }
 
 # The sidecars' go.mod files have replace directives, so `go install module@version` refuses them: build inside the
@@ -95,6 +126,7 @@ copy_snapshot_manifests() { # version
 
 snapshotter_version=$(sidecar_version csi-snapshotter)
 build_kubernetes
+build_e2e_tools
 build_sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6 \
   "$(sidecar_version csi-provisioner)" cmd/csi-provisioner
 build_sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4 \

@@ -11,6 +11,18 @@
 #                  livenessprobe images hold this repository's stand-ins under the upstream names, and csi-resizer
 #                  holds v2.2.0 under the v2.2.1 tag (versions.sh says why).
 #   snapshot-controller.tar  tagged as the snapshot-controller Deployment of the pinned external-snapshotter names it
+#   the images Kubernetes' e2e.test (External Storage) names, under exactly its names and tags (`e2e.test
+#   --list-images`; its pods use imagePullPolicy IfNotPresent, so kubelet finds them here):
+#     e2e-test-images/agnhost:2.63.0  agnhost built from the k8s.io/kubernetes module, on the busybox root (upstream:
+#                                     on alpine) with its ENTRYPOINT /agnhost and CMD pause
+#     e2e-test-images/busybox:1.37.0-1  the busybox root above
+#     e2e-test-images/nginx:1.15-4    the busybox root too: the one storage spec that names it (volumes.go's exec
+#                                     test) gives its own shell command and never runs nginx
+#     e2e-test-images/glibc-dns-testing:2.0.0  the busybox root with GNU dd, dash as /bin/sh and glibc from Debian
+#                                     (coreutils, dash, libc6): multivolume.go's concurrent pods read and write block
+#                                     devices with `dd iflag=direct` / `oflag=nocache`, which busybox's dd lacks (and
+#                                     busybox's sh runs its own dd whatever PATH says)
+#     registry.k8s.io/pause:3.10.2    the pause root above
 # Layers are reproducible (sorted, mtime 0, owner 0): the same inputs give the same digests. A stamp over the
 # inputs skips the build when nothing changed.
 set -euo pipefail
@@ -20,7 +32,8 @@ root="$(cd "$here/../../.." && pwd)"
 . "$here/versions.sh"
 
 out="$root/.tools/e2e/images"
-busybox="$root/.tools/e2e/debian/root/bin/busybox"
+debian="$root/.tools/e2e/debian/root"
+busybox="$debian/bin/busybox"
 pause_src=$(cd "$here/k8s" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/build/pause/linux/pause.c
 mkdir -p "$out"
@@ -39,10 +52,10 @@ sidecars=(
 )
 
 stamp=$( (cat "$0" "$busybox" "$pause_src"; printf '%s\n' "${sidecars[@]}"
-  for s in "${sidecars[@]}"; do read -r _ b _ <<< "$s"; cat "$bin/$b"; done) | sha256sum | cut -c1-16)
+  for s in "${sidecars[@]}"; do read -r _ b _ <<< "$s"; cat "$bin/$b"; done; cat "$bin/agnhost" "$debian/bin/dd" "$debian/bin/dash" "$debian/lib/x86_64-linux-gnu/libc.so.6") | sha256sum | cut -c1-16)
 all_built() {
   local name
-  for name in pause busybox $(printf '%s\n' "${sidecars[@]}" | cut -d' ' -f1); do
+  for name in pause busybox pause-e2e busybox-e2e nginx-e2e glibc-dns-testing-e2e agnhost-e2e $(printf '%s\n' "${sidecars[@]}" | cut -d' ' -f1); do
     [ -f "$out/$name.tar" ] && [ -f "$out/$name.ref" ] || return 1
   done
 }
@@ -61,8 +74,8 @@ blob() { # file -> moves it into the layout's blobs, prints "sha256:<hex> <size>
   echo "sha256:$hex $size"
 }
 
-oci_archive() { # name image-ref rootfs-dir entrypoint-json
-  local name=$1 ref=$2 rootfs=$3 entrypoint=$4
+oci_archive() { # name image-ref rootfs-dir entrypoint-json [cmd-json]
+  local name=$1 ref=$2 rootfs=$3 entrypoint=$4 cmd=${5:-null}
   layout="$work/$name-layout"
   mkdir -p "$layout/blobs/sha256"
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$work/layer.tar" .
@@ -70,8 +83,8 @@ oci_archive() { # name image-ref rootfs-dir entrypoint-json
   diff_id=sha256:$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
   gzip -n -9 "$work/layer.tar"
   layer=$(blob "$work/layer.tar.gz")
-  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":%s,"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' \
-    "$entrypoint" "$diff_id" > "$work/config.json"
+  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":%s,"Cmd":%s,"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' \
+    "$entrypoint" "$cmd" "$diff_id" > "$work/config.json"
   config=$(blob "$work/config.json")
   printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
     "${config% *}" "${config#* }" "${layer% *}" "${layer#* }" > "$work/manifest.json"
@@ -95,6 +108,22 @@ for applet in $("$busybox" --list); do
 done
 chmod 1777 "$work/busybox-root/tmp"
 oci_archive busybox "$TEST_IMAGE" "$work/busybox-root" '["/bin/sh"]'
+
+oci_archive pause-e2e registry.k8s.io/pause:3.10.2 "$work/pause-root" '["/pause"]'
+oci_archive busybox-e2e registry.k8s.io/e2e-test-images/busybox:1.37.0-1 "$work/busybox-root" '["/bin/sh"]'
+oci_archive nginx-e2e registry.k8s.io/e2e-test-images/nginx:1.15-4 "$work/busybox-root" '["/bin/sh"]'
+cp -a "$work/busybox-root" "$work/glibc-root"
+rm "$work/glibc-root/bin/dd" "$work/glibc-root/bin/sh"
+install -m 0755 "$debian/bin/dd" "$debian/bin/dash" "$work/glibc-root/bin/"
+ln -s dash "$work/glibc-root/bin/sh"
+mkdir -p "$work/glibc-root/lib/x86_64-linux-gnu" "$work/glibc-root/lib64"
+install -m 0755 "$debian/lib/x86_64-linux-gnu/libc.so.6" "$debian/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+  "$work/glibc-root/lib/x86_64-linux-gnu/"
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/glibc-root/lib64/ld-linux-x86-64.so.2"
+oci_archive glibc-dns-testing-e2e registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0 "$work/glibc-root" \
+  '["/bin/sh"]'
+install -m 0755 "$bin/agnhost" "$work/busybox-root/agnhost"
+oci_archive agnhost-e2e registry.k8s.io/e2e-test-images/agnhost:2.63.0 "$work/busybox-root" '["/agnhost"]' '["pause"]'
 
 for s in "${sidecars[@]}"; do
   read -r image binary tag <<< "$s"

@@ -23,6 +23,8 @@ bash "$here/down.sh"
 # The teardown's verdict counts too: a run that leaves mounts, loops or processes behind fails.
 trap 'bash "$here/down.sh" || { echo "local-cluster teardown was not clean" >&2; exit 1; }' EXIT
 bash "$here/up.sh"
-rm -f .run/e2e-vitest.json
-npx vitest run --config "$here/vitest.config.ts" --reporter=default --reporter=json \
-  --outputFile.json=.run/e2e-vitest.json "$@"
+# external-storage/run.sh runs another suite on the same cluster: its own config and report.
+config=${E2E_VITEST_CONFIG:-$here/vitest.config.ts}
+report=${E2E_VITEST_JSON:-.run/e2e-vitest.json}
+rm -f "$report"
+npx vitest run --config "$config" --reporter=default --reporter=json --outputFile.json="$report" "$@"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Brings up a single-node Kubernetes cluster made of host processes, all on 127.0.0.1, from nothing:
-# throwaway PKI, etcd, kube-apiserver (Node,RBAC), kube-controller-manager, kube-scheduler, containerd (cgroupfs,
-# the CNI loopback plugin only: test pods use hostNetwork) with the locally built images, and kubelet with its own
-# root directory, node name `localhost`. Then the snapshot CRDs. The driver, the sidecars and the snapshot-controller
-# are started by the suite (cluster/deployment.ts), per deployment form.
+# throwaway PKI, etcd, kube-apiserver (Node,RBAC), kube-controller-manager, kube-scheduler, containerd (cgroupfs; CNI:
+# loopback and an address on an in-pod veth pair, no pod network; the cases' pods use hostNetwork) with the locally
+# built images, and kubelet with its own root directory, node name `localhost`. Then the snapshot CRDs. The driver,
+# the sidecars and the snapshot-controller are started by the suite (cluster/deployment.ts), per deployment form.
 # Needs root and scripts/install-e2e-tools.sh. On any failure it tears down what it started (down.sh) and exits 1.
 # Saves what kubelet changes on the host (sysctls, iptables chains) so down.sh can restore it.
 set -eEuo pipefail
@@ -145,8 +145,14 @@ start_controllers() {
 start_containerd() {
   local dir="$E2E_ROOT/containerd" cni="$E2E_ROOT/cni"
   mkdir -p "$dir" "$cni/net.d"
-  cat > "$cni/net.d/10-loopback.conflist" <<EOF
-{"cniVersion": "0.4.0", "name": "hostpath-csi-e2e", "plugins": [{"type": "loopback"}]}
+  # Pods that do not use the host's network (Kubernetes' storage e2e suite makes such pods) need an address for
+  # kubelet to report; cni/in-pod-veth gives one on an interface whose both ends stay in the pod (no bridge, no route
+  # out: test traffic stays on loopback). The upstream `dummy` plugin would do the same, but this kernel has no dummy
+  # driver. containerd adds each pod's loopback itself (Debian's plugin).
+  mkdir -p "$cni/bin"
+  install -m 0755 "$E2E_DEBIAN/usr/lib/cni/loopback" "$here/cni/in-pod-veth" "$cni/bin/"
+  cat > "$cni/net.d/10-pod.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "hostpath-csi-e2e", "plugins": [{"type": "in-pod-veth", "address": "198.18.0.2/32"}]}
 EOF
   cat > "$dir/config.toml" <<EOF
 version = 2
@@ -163,7 +169,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "$PAUSE_IMAGE"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$E2E_DEBIAN/usr/lib/cni"
+    bin_dir = "$cni/bin"
     conf_dir = "$cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"

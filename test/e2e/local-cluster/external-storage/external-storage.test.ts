@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cluster, REPO } from '../lib/cluster';
+import { ensureForm } from '../lib/deployment';
+import { countJunit } from './junit';
+import { FOCUS, skipPattern } from './specs';
+
+/**
+ * Kubernetes' own storage e2e suite (e2e.test, External Storage) against the single-node form deployed as pods, once
+ * per driver definition in test/e2e/storage (one StorageClass kind each). ginkgo runs the specs in E2E_PROCS
+ * parallel processes; each definition's JUnit report and counts (counts.json, which scripts/summarize-tests.js adds
+ * to the closing line) stay in .run/external-storage/<definition>/. Which specs: specs.ts (E2E_EXTERNAL_STORAGE=full
+ * for all of them, E2E_FOCUS for any other --focus).
+ */
+
+const DEFINITIONS = ['hostpath-csi', 'hostpath-csi-image'] as const;
+const OUT = path.join(REPO, '.run', 'external-storage');
+const PROCS = Number(process.env.E2E_PROCS ?? '6');
+const FULL = process.env.E2E_EXTERNAL_STORAGE === 'full';
+
+function runSuite(definition: string, dir: string): Promise<number> {
+  const args = [
+    `--procs=${PROCS}`, '--timeout=2h', `--focus=${process.env.E2E_FOCUS ?? FOCUS}`, `--skip=${skipPattern(definition, FULL)}`,
+    '--silence-skips', '--no-color', `--output-dir=${dir}`, '--junit-report=junit.xml',
+    path.join(cluster.bin, 'e2e.test'), '--',
+    `--kubeconfig=${cluster.kubeconfig}`, `--storage.testdriver=${path.join(REPO, 'test/e2e/storage', `${definition}.yaml`)}`,
+    '--provider=local', '--node-os-distro=debian', '--disable-log-dump', '--report-dir=' + dir,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(cluster.bin, 'ginkgo'), args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+describe('Kubernetes External Storage suite', () => {
+  for (const definition of DEFINITIONS) {
+    it(`passes with test/e2e/storage/${definition}.yaml`, async () => {
+      await ensureForm('single-node', 'pods');
+      const dir = path.join(OUT, definition);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const code = await runSuite(definition, dir);
+      const counts = await countJunit(path.join(dir, 'junit.xml'), 'External Storage [Driver: hostpath.csi.dev]');
+      const { failures, ...numbers } = counts;
+      await writeFile(path.join(dir, 'counts.json'), JSON.stringify(numbers));
+      console.log(`external-storage ${definition}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+      expect(failures).toEqual([]);
+      expect(counts.passed).toBeGreaterThan(0);
+      expect(code).toBe(0);
+    });
+  }
+});

@@ -1,0 +1,47 @@
+/**
+ * Which of the External Storage specs run here, and why the others do not. Each entry is a regular expression for
+ * ginkgo's --skip, matched against the full spec text; every exclusion says why it cannot run on this cluster.
+ * docs/external-storage.md repeats the list for readers.
+ */
+export interface Exclusion {
+  pattern: string;
+  why: string;
+}
+
+/** Only this driver's specs: the suite also holds in-tree and other drivers' specs. */
+export const FOCUS = String.raw`External.Storage \[Driver: hostpath\.csi\.dev\]`;
+
+export const EXCLUSIONS: readonly Exclusion[] = [
+  { pattern: String.raw`\[Disruptive\]`, why: 'restarts kubelet or the node: the cluster is shared by the whole run and kubelet is a host process here' },
+  { pattern: String.raw`\[Serial\]`, why: 'must run alone on the cluster; the parallel run would disturb it (and it would disturb the others)' },
+  { pattern: String.raw`\[Feature:Windows\]`, why: 'Windows nodes only' },
+  { pattern: String.raw`\[Feature:SELinux\]`, why: 'needs SELinux on the node; this host has none (seLinuxMount is not claimed)' },
+  {
+    pattern: String.raw`volumeMode should not mount / map unused volumes in a pod`,
+    why: "looks for the pod's volumes under /var/lib/kubelet on the node; this cluster's kubelet root is under E2E_ROOT (the host's own /var/lib/kubelet is never touched)",
+  },
+];
+
+/**
+ * Per definition: what this host cannot do for one StorageClass kind although the driver can (the capability stays
+ * claimed; README "Tests in a VM" runs it where it works).
+ */
+export const DEFINITION_EXCLUSIONS: Readonly<Record<string, readonly Exclusion[]>> = {
+  'hostpath-csi-image': [
+    {
+      pattern: String.raw`\((default fs|ext4)\).*(volume-expand should resize volume when PVC is edited while pod is using it|ephemeral should support expansion of pvcs created for ephemeral pvcs)`,
+      why: "growing a mounted ext4 needs CAP_SYS_RESOURCE, which this host's root lacks: the driver grows it at the next mount instead, so the spec's wait for the mounted filesystem to grow times out (online ext4 growth passes in the test VM)",
+    },
+  ],
+};
+
+/**
+ * The CI subset: the full set takes longer than CI's budget for this phase (about 8 minutes; docs/external-storage.md
+ * has both times), so CI also skips the specs Kubernetes itself tags [Slow] (a third of the specs' time).
+ * E2E_EXTERNAL_STORAGE=full runs them too.
+ */
+export const CI_ONLY: Exclusion = { pattern: String.raw`\[Slow\]`, why: 'CI budget: run with E2E_EXTERNAL_STORAGE=full' };
+
+export function skipPattern(definition: string, full: boolean): string {
+  return [...EXCLUSIONS, ...(DEFINITION_EXCLUSIONS[definition] ?? []), ...(full ? [] : [CI_ONLY])].map((e) => e.pattern).join('|');
+}
