@@ -119,6 +119,22 @@ remove_new_chains() {
   done
 }
 
+# Pod network namespaces that appeared while the cluster ran. containerd removes a pod's namespace when kubelet stops
+# the pod sandbox; after an aborted suite the pods are still there when stop_containers kills their tasks, so the
+# namespace mounts (/run/netns/cni-*) would outlive the cluster.
+remove_new_netns() {
+  local ns
+  [ -f "$saved/netns" ] || return 0
+  for ns in /run/netns/cni-*; do
+    [ -e "$ns" ] || continue
+    grep -qxF "$(basename "$ns")" "$saved/netns" && continue
+    umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null
+    rm -f "$ns" && echo "removed pod network namespace $ns" || { echo "could not remove $ns" >&2; failed=1; }
+  done
+  [ -e "$saved/run-netns-existed" ] || rmdir /run/netns 2>/dev/null
+  return 0
+}
+
 remove_cgroups() { # the kubepods hierarchy kubelet made in each cgroup v1 controller (empty once pods are gone)
   local dir
   [ -e "$saved/kubepods-existed" ] && return 0
@@ -157,6 +173,7 @@ stop_containers
 for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_process "$p" 15; done
 unmount_all
 detach_loops
+remove_new_netns
 restore_sysctls
 remove_new_chains
 remove_cgroups

@@ -39,6 +39,9 @@ save_host_state() {
   [ -d /run/containerd ] && touch "$E2E_ROOT/saved/run-containerd-existed"
   [ -d /var/log/containers ] && touch "$E2E_ROOT/saved/var-log-containers-existed"
   [ -d /sys/fs/cgroup/memory/kubepods ] && touch "$E2E_ROOT/saved/kubepods-existed"
+  # Pod network namespaces our containerd makes (/run/netns/cni-*, each a mount): teardown removes those not here now.
+  [ -d /run/netns ] && touch "$E2E_ROOT/saved/run-netns-existed"
+  ls /run/netns 2>/dev/null > "$E2E_ROOT/saved/netns"
   # For each host path kubelet creates outside --root-dir, the shallowest part of it that does not exist yet: that
   # is what teardown removes (nothing that was there before).
   local p first
