@@ -24,6 +24,10 @@ root="$tools/debian/root"
 run_dir=/run/hostpath-csi-image-build
 sock="$run_dir/docker.sock"
 mkdir -p "$tools"
+# One build at a time per machine: every build starts its dockerd on the same run directory and socket, and two
+# daemons on one libnetwork store corrupt it (seen when two worktrees built at once).
+exec 8>/run/lock/hostpath-csi-image-build.lock
+flock -w 1800 8 || { echo "build-image: gave up waiting for another image build" >&2; exit 1; }
 
 log() { echo "build-image: $*" >&2; }
 
