@@ -5,8 +5,11 @@ import { redactSecrets, type Logger } from '../log';
 import { toStatus } from './status';
 import type { AdapterContext } from './unary';
 
-/** A server-streaming handler: validates and computes, then hands back the messages to write, produced lazily. */
-export type StreamHandler<Req, Res> = (request: Req, log: Logger) => Promise<Iterable<Res>>;
+/**
+ * A server-streaming handler: validates and computes, then hands back the messages to write, produced lazily.
+ * `signal` aborts when the client cancels, so a long computation can stop early.
+ */
+export type StreamHandler<Req, Res> = (request: Req, log: Logger, signal: AbortSignal) => Promise<Iterable<Res>>;
 
 let nextRequestId = 0;
 
@@ -26,8 +29,10 @@ function drained<Req, Res>(call: ServerWritableStream<Req, Res>): Promise<void> 
 async function writeAll<Req, Res>(ctx: AdapterContext, handler: StreamHandler<Req, Res>, call: ServerWritableStream<Req, Res>, log: Logger): Promise<number> {
   if (ctx.gate.draining) throw new UnavailableError('the driver is shutting down');
   if (!ctx.gate.ready) throw new UnavailableError('the driver is still starting (reconciling state)');
+  const cancelled = new AbortController();
+  call.once('cancelled', () => cancelled.abort());
   let sent = 0;
-  for (const message of await handler(call.request, log)) {
+  for (const message of await handler(call.request, log, cancelled.signal)) {
     if (call.cancelled) break;
     sent++;
     if (!call.write(message)) await drained(call);

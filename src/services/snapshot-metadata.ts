@@ -24,9 +24,9 @@ export function snapshotMetadataHandlers(ctx: AdapterContext, deps: MetadataDeps
     GetMetadataAllocated: serverStream(ctx, 'GetMetadataAllocated', async (req: GetMetadataAllocatedRequest__Output, log) =>
       messages(await metadataAllocated(deps, req.snapshot_id, { startingOffset: req.starting_offset, maxResults: req.max_results }, log)),
     ),
-    GetMetadataDelta: serverStream(ctx, 'GetMetadataDelta', async (req: GetMetadataDeltaRequest__Output, log) =>
+    GetMetadataDelta: serverStream(ctx, 'GetMetadataDelta', async (req: GetMetadataDeltaRequest__Output, log, signal) =>
       messages(
-        await metadataDelta(deps, req.base_snapshot_id, req.target_snapshot_id, { startingOffset: req.starting_offset, maxResults: req.max_results }, log),
+        await metadataDelta(deps, req.base_snapshot_id, req.target_snapshot_id, { startingOffset: req.starting_offset, maxResults: req.max_results }, log, signal),
       ),
     ),
   };

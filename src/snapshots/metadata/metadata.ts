@@ -87,7 +87,14 @@ export async function metadataAllocated(deps: MetadataDeps, snapshotId: string, 
  * rewritten. Where the filesystem copies (ext4) or an extent's location is not known, the data ranges of both images
  * are compared block by block instead (reading only where either image holds data, one chunk at a time).
  */
-export async function metadataDelta(deps: MetadataDeps, baseId: string, targetId: string, window: Window, log: Logger): Promise<MetadataAnswer> {
+export async function metadataDelta(
+  deps: MetadataDeps,
+  baseId: string,
+  targetId: string,
+  window: Window,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<MetadataAnswer> {
   const base = readySnapshot(deps, baseId, 'base_snapshot_id');
   const target = readySnapshot(deps, targetId, 'target_snapshot_id');
   if (base.sourceVolumeId !== target.sourceVolumeId) {
@@ -97,18 +104,19 @@ export async function metadataDelta(deps: MetadataDeps, baseId: string, targetId
   checkWindow(window, capacity);
   const keys = [snapshotLockKey(base.id), snapshotLockKey(target.id)];
   const { ranges, method } = await deps.locks.with(keys, `snapshots ${base.id}, ${target.id}`, () =>
-    changedRanges(deps, imageOf(deps, base), imageOf(deps, target)),
+    changedRanges(deps, imageOf(deps, base), imageOf(deps, target), signal),
   );
   log.info({ deltaMethod: method, ranges: ranges.length }, 'snapshot delta computed');
   return answer(deps, ranges, capacity, window);
 }
 
-async function changedRanges(deps: MetadataDeps, base: string, target: string): Promise<{ ranges: ByteRange[]; method: DeltaMethod }> {
+/** `signal`: the client cancelled; the block compare stops at its next chunk (the lock is then released). */
+async function changedRanges(deps: MetadataDeps, base: string, target: string, signal?: AbortSignal): Promise<{ ranges: ByteRange[]; method: DeltaMethod }> {
   if (await deps.sharesExtents()) {
     const [a, b] = await Promise.all([deps.maps.extents(base), deps.maps.extents(target)]);
     if (extentsAreDefinite(a) && extentsAreDefinite(b)) return { ranges: extentDelta(a, b), method: 'extent-map' };
   }
   const [da, db] = await Promise.all([deps.maps.dataRanges(base), deps.maps.dataRanges(target)]);
   const within = alignRanges(mergeRanges([...da, ...db]), METADATA_BLOCK_SIZE, Number.MAX_SAFE_INTEGER);
-  return { ranges: await deps.maps.differingRanges(base, target, within, METADATA_BLOCK_SIZE), method: 'block-compare' };
+  return { ranges: await deps.maps.differingRanges(base, target, within, METADATA_BLOCK_SIZE, signal), method: 'block-compare' };
 }

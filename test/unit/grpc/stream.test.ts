@@ -75,4 +75,16 @@ describe('server-stream adapter', () => {
     expect(call.written).toEqual([1, 2]);
     expect(call.ended).toBe(false);
   });
+
+  it('aborts the handler signal when the client cancels, so a long computation can stop', async () => {
+    const call = new FakeCall();
+    let seen: AbortSignal | null = null;
+    await run(context(true), async (_req, _log, signal) => {
+      seen = signal;
+      return [];
+    }, call);
+    expect(seen!.aborted).toBe(false);
+    call.emit('cancelled');
+    expect(seen!.aborted).toBe(true);
+  });
 });
