@@ -131,6 +131,21 @@ for (const fsType of ['xfs', 'ext4'] as const) {
       expect((await delta(d, { base_snapshot_id: '', target_snapshot_id: s().target, starting_offset: 0 })).code).toBe(status.INVALID_ARGUMENT);
     });
 
+    it('a volume grown between the snapshots: the delta is the new block, against the target\'s capacity', async () => {
+      const d = s().driver;
+      const vol = await createVolume(d, { name: 'pv-grow', bytes: CAPACITY, block: true });
+      const img = path.join(d.stateDir, 'volumes', vol.volume_id, 'disk.img');
+      await writeRange(img, 0, block(4 * KiB));
+      const base = (await createSnapshot(d, 'snap-grow-base', vol.volume_id)).snapshot_id;
+      const c = d.clients.controller;
+      await call(c.ControllerExpandVolume.bind(c), { volume_id: vol.volume_id, capacity_range: { required_bytes: String(CAPACITY + 32 * MiB) } });
+      await writeRange(img, CAPACITY + 16 * MiB, block(4 * KiB));
+      const target = (await createSnapshot(d, 'snap-grow-target', vol.volume_id)).snapshot_id;
+      const r = await delta(d, { base_snapshot_id: base, target_snapshot_id: target, starting_offset: 0 });
+      expect(r).toMatchObject({ code: status.OK, capacity: [String(CAPACITY + 32 * MiB)], tuples: [[CAPACITY + 16 * MiB, 4 * KiB]] });
+      expect((await allocated(d, { snapshot_id: base, starting_offset: 0 })).capacity).toEqual([String(CAPACITY)]);
+    });
+
     it('advertises SNAPSHOT_METADATA_SERVICE', async () => {
       const id = s().driver.clients.identity;
       const caps = await call(id.GetPluginCapabilities.bind(id), {});
