@@ -5,7 +5,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { GetMetadataAllocatedRequest } from '../../src/generated/csi/v1/GetMetadataAllocatedRequest';
 import type { GetMetadataDeltaRequest } from '../../src/generated/csi/v1/GetMetadataDeltaRequest';
 import { call } from '../helpers/csi-client';
@@ -98,8 +98,9 @@ for (const fsType of ['xfs', 'ext4'] as const) {
       const d = await delta(s().driver, { base_snapshot_id: s().base, target_snapshot_id: s().target, starting_offset: 0 });
       expect(d.code).toBe(status.OK);
       expect(d.tuples).toEqual(asTuples(BETWEEN));
-      const methods = s().driver.logLines().filter((l) => l['msg'] === 'snapshot delta computed').map((l) => l['deltaMethod']);
-      expect(methods).toEqual([method]);
+      // The log line travels through the driver's stderr pipe, which may trail the stream's end: wait for it.
+      const methods = (): unknown[] => s().driver.logLines().filter((l) => l['msg'] === 'snapshot delta computed').map((l) => l['deltaMethod']);
+      await vi.waitFor(() => expect(methods()).toEqual([method]), { timeout: 10_000 });
     });
 
     it('starting_offset inside an extent starts at the block holding it; nothing before it is sent', async () => {
