@@ -24,12 +24,12 @@ export interface KindSlice {
 
 /** Every kind over one host; the quota kind is also returned by type (start-up sets its support, adopts its IDs). */
 export function buildKinds(layout: StateLayout, host: Host): { slices: ReadonlyMap<VolumeKind, KindSlice>; quota: QuotaBackend } {
-  const quota = new QuotaBackend(layout, host.statFs, host.copier, host.projectQuotas);
+  const quota = new QuotaBackend(layout, host.fs, host.statFs, host.copier, host.projectQuotas);
   const slices = new Map<VolumeKind, KindSlice>([
-    ['dir', { controller: new DirBackend(layout, host.statFs, host.copier), node: directoryNode }],
-    ['block', { controller: new BlockBackend(layout, host.loops, host.copier), node: blockNode }],
+    ['dir', { controller: new DirBackend(layout, host.fs, host.statFs, host.copier), node: directoryNode }],
+    ['block', { controller: new BlockBackend(layout, host.fs, host.loops, host.copier), node: blockNode }],
     ['quota', { controller: quota, node: quotaNode }],
-    ['image', { controller: new ImageBackend(layout, host.loops, host.copier, host.filesystems, host.mounter, host.statFs), node: imageNode }],
+    ['image', { controller: new ImageBackend(layout, host.fs, host.loops, host.copier, host.filesystems, host.mounter, host.statFs), node: imageNode }],
   ]);
   return { slices, quota };
 }

@@ -5,6 +5,7 @@ import { AbortedError, FailedPreconditionError, InternalError, NotFoundError } f
 import type { DeviceOf } from '../os/device';
 import type { Filesystems } from '../os/filesystem';
 import type { StatFs } from '../os/fs-stats';
+import type { HostFs } from '../os/host-fs';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
@@ -21,6 +22,8 @@ export interface NodeDeps {
   readonly mounter: Mounter;
   readonly loops: LoopDevices;
   readonly statFs: StatFs;
+  /** The host filesystem (src/os/host-fs.ts). */
+  readonly fs: HostFs;
   readonly deviceOf: DeviceOf;
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;

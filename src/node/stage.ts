@@ -31,7 +31,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
-    await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
     // A full state filesystem fails a first stage before any loop device or mount is made (nothing to undo); a
     // repeat of a finished stage writes nothing and still answers OK (kubelet repeats it at every pod start).
@@ -53,7 +53,7 @@ export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<V
  */
 export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
-    await confineToAllowedRoot('staging_target_path', stagingPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'staging_target_path', stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(volumeId);
     const vol = await volumeIfKnown(deps, volumeId);
     const onLoop = (vol !== null && deps.nodeKinds.get(vol.kind)?.onLoop === true) || Boolean(record?.loopDevice);

@@ -1,6 +1,7 @@
 import type { HealthProbe } from '../os/health-probe';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
+import type { HostFs } from '../os/host-fs';
 import type { Trash } from '../os/trash';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
@@ -39,6 +40,8 @@ export interface ControllerDeps<S extends SnapshotSourceLookup = SnapshotSourceL
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
   readonly locks: KeyedLocks;
   readonly statFs: StatFs;
+  /** The host filesystem (src/os/host-fs.ts). */
+  readonly fs: HostFs;
   readonly now: () => Date;
   readonly newId: () => string;
   /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */

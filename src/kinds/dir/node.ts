@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError } from '../../errors';
 import type { Logger } from '../../log';
 import { mountStateAt } from '../../node/mounts';
@@ -16,7 +15,7 @@ async function stageDirectory(deps: NodeDeps, vol: VolumeRecord, record: NodeVol
   if (here === 'none') {
     await refuseSecondStagingPath(deps, record, stagingPath);
     await deps.nodeRecords.ensureRoom();
-    await mkdir(stagingPath, { recursive: true, mode: 0o750 });
+    await deps.fs.mkdirs(stagingPath, 0o750);
     await deps.mounter.bind(backendFor(deps, vol.kind).stageSource(vol), stagingPath, { readonly: false, flags: [] });
     log.info({ volumeId: vol.id, stagingPath }, 'volume staged');
   }

@@ -1,7 +1,7 @@
 import { InternalError } from '../../errors';
-import { lstat } from 'node:fs/promises';
 import type { TreeCopier } from '../../os/copy';
 import type { Filesystems } from '../../os/filesystem';
+import type { HostFs } from '../../os/host-fs';
 import type { StatFs } from '../../os/fs-stats';
 import type { LoopDevices } from '../../os/loop';
 import type { Mounter } from '../../os/mount';
@@ -23,13 +23,14 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
 
   constructor(
     layout: StateLayout,
+    fs: HostFs,
     loops: LoopDevices,
     copier: TreeCopier,
     private readonly filesystems: Filesystems,
     private readonly mounter: Pick<Mounter, 'list'>,
     private readonly statFs: StatFs,
   ) {
-    super(layout, loops, copier);
+    super(layout, fs, loops, copier);
   }
 
   async create(volume: VolumeRecord): Promise<void> {
@@ -76,10 +77,10 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
   }
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
-    const s = await lstat(this.imageOf(volume)).catch(() => null);
+    const s = await this.fs.lstat(this.imageOf(volume)).catch(() => null);
     if (!s) return { abnormal: true, message: 'volume image file is missing from the state directory' };
-    if (!s.isFile()) return { abnormal: true, message: 'volume image path is not a regular file' };
-    if (BigInt(s.size) < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'volume image is smaller than the volume capacity' };
+    if (s.type !== 'file') return { abnormal: true, message: 'volume image path is not a regular file' };
+    if (s.size < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'volume image is smaller than the volume capacity' };
     return { abnormal: false, message: `volume image present (${fsTypeOf(volume)})` };
   }
 
