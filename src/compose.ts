@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
+import { controllerStateOnDisk } from './contract';
 import type { Logger } from './log';
 import { buildKinds } from './kinds/registry';
 import type { QuotaBackend } from './kinds/quota/controller';
@@ -84,6 +85,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           backends,
           nodeKinds,
           filesystems: host.filesystems,
+          controllerState: controllerStateOnDisk(layout, backends),
           growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,
           locks,
           mounter: host.mounter,

@@ -2,6 +2,7 @@
  * The one place that maps a volume kind to its code. Adding a kind is a folder under src/kinds/ plus a line here;
  * nothing else in the driver branches on the kind (an architecture test checks it).
  */
+import { nodeStateOnSharedHost } from '../contract';
 import type { NodeKindHalf } from '../node/node-kind';
 import type { Host } from '../os/host';
 import type { VolumeBackend } from '../volumes/backend';
@@ -24,12 +25,14 @@ export interface KindSlice {
 
 /** Every kind over one host; the quota kind is also returned by type (start-up sets its support, adopts its IDs). */
 export function buildKinds(layout: StateLayout, host: Host): { slices: ReadonlyMap<VolumeKind, KindSlice>; quota: QuotaBackend } {
+  // What the controller halves may do to the node's loop devices and mounts (src/contract.ts).
+  const nodeState = nodeStateOnSharedHost(host);
   const quota = new QuotaBackend(layout, host.fs, host.statFs, host.copier, host.projectQuotas);
   const slices = new Map<VolumeKind, KindSlice>([
     ['dir', { controller: new DirBackend(layout, host.fs, host.statFs, host.copier), node: directoryNode }],
-    ['block', { controller: new BlockBackend(layout, host.fs, host.loops, host.copier), node: blockNode }],
+    ['block', { controller: new BlockBackend(layout, host.fs, nodeState, host.copier), node: blockNode }],
     ['quota', { controller: quota, node: quotaNode }],
-    ['image', { controller: new ImageBackend(layout, host.fs, host.loops, host.copier, host.filesystems, host.mounter, host.statFs), node: imageNode }],
+    ['image', { controller: new ImageBackend(layout, host.fs, nodeState, host.copier, host.filesystems, host.statFs), node: imageNode }],
   ]);
   return { slices, quota };
 }

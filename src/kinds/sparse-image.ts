@@ -1,6 +1,6 @@
+import type { NodeStateForController } from '../contract';
 import type { TreeCopier } from '../os/copy';
 import type { HostFs } from '../os/host-fs';
-import type { LoopDevices } from '../os/loop';
 import type { VolumeUsage } from '../volumes/backend';
 import type { StateLayout } from '../volumes/layout';
 import type { VolumeRecord } from '../volumes/model';
@@ -14,7 +14,8 @@ export abstract class SparseImageBackend {
   constructor(
     protected readonly layout: StateLayout,
     protected readonly fs: HostFs,
-    protected readonly loops: LoopDevices,
+    /** The node's loop devices backed by an image, as the contract lets the controller touch them (src/contract.ts). */
+    protected readonly nodeState: NodeStateForController,
     protected readonly copier: TreeCopier,
   ) {}
 
@@ -41,14 +42,14 @@ export abstract class SparseImageBackend {
 
   async remove(volume: VolumeRecord): Promise<void> {
     // A loop device keeps a deleted file alive and is not namespaced: detach before removing, or it leaks.
-    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.detach(dev);
+    await this.nodeState.detachLoopsOf(this.imageOf(volume));
     await this.fs.removeTree(this.layout.volumeDataDir(volume.id));
   }
 
   /** Grows the image and the loop devices' view of it (what is inside grows on the node, if anything). */
   async expand(volume: VolumeRecord, capacityBytes: bigint): Promise<void> {
     await this.growImage(volume, capacityBytes);
-    for (const dev of await this.loops.backing(this.imageOf(volume))) await this.loops.refreshSize(dev);
+    await this.nodeState.refreshLoopsOf(this.imageOf(volume));
   }
 
   /** The copied image keeps the source's content and size, then grows to this volume's capacity. */

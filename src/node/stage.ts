@@ -1,8 +1,7 @@
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
-import { readRecordFile } from '../state/record-store';
 import type { Capability } from '../domain/capability';
-import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
+import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { detachLoops } from './block';
 import { confineToAllowedRoot } from './confine';
 import { mountStateAt, unmountVolumeAt } from './mounts';
@@ -43,7 +42,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
 
 /** The controller's record if it is still there (unstage must work after the volume's record is gone). */
 export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
-  return readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord).catch(() => null);
+  return deps.controllerState.volumeRecord(volumeId).catch(() => null);
 }
 
 /**

@@ -2,7 +2,7 @@ import { FailedPreconditionError } from '../../errors';
 import type { Logger } from '../../log';
 import { mountStateAt } from '../../node/mounts';
 import type { NodeKindHalf } from '../../node/node-kind';
-import { backendFor, type NodeDeps } from '../../node/node-deps';
+import type { NodeDeps } from '../../node/node-deps';
 import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
 
 /**
@@ -16,7 +16,7 @@ async function stageDirectory(deps: NodeDeps, vol: VolumeRecord, record: NodeVol
     await refuseSecondStagingPath(deps, record, stagingPath);
     await deps.nodeRecords.ensureRoom();
     await deps.fs.mkdirs(stagingPath, 0o750);
-    await deps.mounter.bind(backendFor(deps, vol.kind).stageSource(vol), stagingPath, { readonly: false, flags: [] });
+    await deps.mounter.bind(deps.controllerState.stageSource(vol), stagingPath, { readonly: false, flags: [] });
     log.info({ volumeId: vol.id, stagingPath }, 'volume staged');
   }
   if (record.stagingPath !== stagingPath) await deps.nodeRecords.put({ ...record, stagingPath });

@@ -61,7 +61,7 @@ async function readyToMount(deps: NodeDeps, vol: VolumeRecord, record: NodeVolum
     await deps.filesystems.check(device, fsType, record.offlineResize === true);
   } catch (err) {
     if (!(err instanceof FilesystemDamagedError)) throw err;
-    throw new FailedPreconditionError(`the filesystem of volume ${vol.id} has errors a check could not repair; run e2fsck on ${deps.backends.get('image')?.stageSource(vol) ?? 'its image'} by hand: ${err.message}`);
+    throw new FailedPreconditionError(`the filesystem of volume ${vol.id} has errors a check could not repair; run e2fsck on ${deps.controllerState.stageSource(vol)} by hand: ${err.message}`);
   }
   if (record.offlineResize === true) log.warn({ volumeId: vol.id, device }, 'repaired the filesystem after an interrupted offline resize');
   let current = record;

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { BlockBackend } from '../../../src/kinds/block/controller';
 import type { VolumeRecord } from '../../../src/volumes/model';
 import { StateLayout } from '../../../src/volumes/layout';
-import { FakeCopier, FakeLoopDevices, MiB } from '../../helpers/fakes';
+import { nodeStateOnSharedHost } from '../../../src/contract';
+import { FakeCopier, FakeLoopDevices, FakeMounter, MiB } from '../../helpers/fakes';
+import { FakeFilesystems } from '../../helpers/size-fakes';
 import { MemoryHostFs } from '../../helpers/memory-fs';
 
 const layout = new StateLayout('/state');
@@ -17,7 +19,7 @@ function backend(): { fs: MemoryHostFs; loops: FakeLoopDevices; block: BlockBack
   const fs = new MemoryHostFs();
   fs.addDir('/state/volumes', 0o700);
   const loops = new FakeLoopDevices();
-  return { fs, loops, block: new BlockBackend(layout, fs, loops, new FakeCopier()) };
+  return { fs, loops, block: new BlockBackend(layout, fs, nodeStateOnSharedHost({ loops, mounter: new FakeMounter(), filesystems: new FakeFilesystems() }), new FakeCopier()) };
 }
 
 describe('sparse image volumes', () => {
