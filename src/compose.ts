@@ -22,6 +22,7 @@ import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
 import { SpaceReserve } from './state/space-reserve';
 import type { VolumeBackend } from './volumes/backend';
+import type { KindHealthChecks } from './volumes/health-checks';
 import { VolumeCatalog } from './volumes/catalog';
 import { StateLayout } from './volumes/layout';
 import { expandVolume } from './volumes/lifecycle';
@@ -60,6 +61,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
   const { slices, quota } = buildKinds(layout, host);
   const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
   const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
+  const healthChecks = new Map<VolumeKind, KindHealthChecks>([...slices].map(([kind, slice]) => [kind, slice.health]));
   const controller: SnapshotDeps | null =
     config.mode !== 'node'
       ? {
@@ -68,6 +70,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           catalog: new VolumeCatalog(layout, syncer, storeReserve),
           snapshots: new SnapshotCatalog(layout, syncer, storeReserve),
           backends,
+          healthChecks,
           locks,
           statFs: host.statFs,
           fs: host.fs,
@@ -84,6 +87,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           layout,
           backends,
           nodeKinds,
+          healthChecks,
           filesystems: host.filesystems,
           controllerState: controllerStateOnDisk(layout, backends),
           growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,

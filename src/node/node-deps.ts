@@ -11,6 +11,7 @@ import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
 import { quarantinedError, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
+import type { KindHealthChecks } from '../volumes/health-checks';
 import type { StateLayout } from '../volumes/layout';
 import type { NodeKindHalf } from './node-kind';
 import type { NodeVolumeRecord, VolumeKind, VolumeRecord } from '../volumes/model';
@@ -27,6 +28,8 @@ export interface NodeDeps {
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  /** Each kind's health checks, from the registry (src/kinds/<kind>/health.ts). */
+  readonly healthChecks: ReadonlyMap<VolumeKind, KindHealthChecks>;
   /** Each kind's node half (src/kinds/<kind>/node.ts), from the registry (src/kinds/registry.ts). */
   readonly nodeKinds: ReadonlyMap<VolumeKind, NodeKindHalf>;
   readonly filesystems: Filesystems;

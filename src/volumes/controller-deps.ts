@@ -6,6 +6,7 @@ import type { Trash } from '../os/trash';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
 import type { VolumeCatalog } from './catalog';
+import type { KindHealthChecks } from './health-checks';
 import type { StateLayout } from './layout';
 import type { AccessType } from '../domain/capability';
 import type { ImageFsType, VolumeKind } from './model';
@@ -38,6 +39,8 @@ export interface ControllerDeps<S extends SnapshotSourceLookup = SnapshotSourceL
   readonly catalog: VolumeCatalog;
   readonly snapshots: S;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  /** Each kind's health checks, from the registry (src/kinds/<kind>/health.ts). */
+  readonly healthChecks: ReadonlyMap<VolumeKind, KindHealthChecks>;
   readonly locks: KeyedLocks;
   readonly statFs: StatFs;
   /** The host filesystem (src/os/host-fs.ts). */
