@@ -113,6 +113,33 @@ describe('architecture', () => {
     expect(cyclesOf(await folderGraph())).toEqual([]);
   });
 
+  it('lets generated wire types in only at the boundary (services, validate, server, grpc)', async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      if (/^(services|validate|server|grpc)\//.test(rel)) continue;
+      if (/from '[./]*\/generated\//.test(await readFile(file, 'utf8'))) offenders.push(rel);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it("crosses between controller and node state only through src/contract.ts", async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      const text = await readFile(file, 'utf8');
+      // The node side reads no controller record or data path itself (ControllerStateForNode does).
+      const nodeSide = /^node\//.test(rel) || /^kinds\/[^/]+\/node\.ts$/.test(rel);
+      if (nodeSide && /\b(readRecordFile|volumeRecordFile|volumeRecordsDir|volumeImageFile)\b/.test(text)) offenders.push(`${rel}: reads controller state`);
+      // The controller side holds no loop device, mount table or node record of its own (NodeStateForController does).
+      const controllerSide = /^(volumes|snapshots)\//.test(rel) || /^kinds\/([^/]+\/controller|sparse-image)\.ts$/.test(rel);
+      const touchesNode = /\b(LoopDevices|Mounter|nodeRecords)\b|\.(freeze|thaw)\(/.test(text.replace(/this\.nodeState\.(freeze|thaw)\(|this\.freeze\(/g, ''));
+      // volumes/health-checks.ts only declares the node-side check context (its loop devices) that node/health.ts fills.
+      if (controllerSide && rel !== path.join('volumes', 'health-checks.ts') && touchesNode) offenders.push(`${rel}: touches node state`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('branches on the volume kind only in src/kinds/ and src/domain/kind-choice.ts', async () => {
     const offenders: string[] = [];
     for (const file of await sources(SRC)) {
