@@ -58,6 +58,6 @@ export async function dropEphemeralIfUnused(deps: NodeDeps, record: NodeVolumeRe
 }
 
 export async function ephemeralStats(deps: NodeDeps, record: NodeVolumeRecord): Promise<{ usage: VolumeUsage; condition: VolumeCondition }> {
-  const usage = await dirUsage(ephemeralDir(deps, record.id), BigInt(record.ephemeral!.capacityBytes), deps.statFs);
+  const usage = await dirUsage(deps.fs, ephemeralDir(deps, record.id), BigInt(record.ephemeral!.capacityBytes), deps.statFs);
   return { usage, condition: { abnormal: false, message: 'inline volume directory present' } };
 }

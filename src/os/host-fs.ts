@@ -7,6 +7,7 @@
  */
 import { chmod, lstat, mkdir, open, readdir, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
+import { walkUsage } from './tree-usage';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -47,6 +48,11 @@ export interface HostFs {
    * a sparse image grows without allocating.
    */
   growFile(p: string, size: bigint, mode: number): Promise<void>;
+  /**
+   * Allocated bytes and inodes under a directory (a dir volume's usage): hard links counted once, other mounts not
+   * entered (src/os/tree-usage.ts).
+   */
+  treeUsage(root: string): Promise<{ bytes: bigint; inodes: bigint }>;
 }
 
 function infoOf(s: BigIntStats): FileInfo {
@@ -80,4 +86,5 @@ export const systemHostFs: HostFs = {
       await handle.close();
     }
   },
+  treeUsage: (root) => walkUsage(root),
 };

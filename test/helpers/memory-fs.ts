@@ -108,6 +108,19 @@ export class MemoryHostFs implements HostFs {
     if (node.size < size) node.size = size;
   }
 
+  /** Every inode under `root` (itself included; symlinks not followed; no mounts or hard links to tell apart). */
+  async treeUsage(root: string): Promise<{ bytes: bigint; inodes: bigint }> {
+    const at = this.resolve(root, false, 'lstat');
+    let bytes = 0n;
+    let inodes = 0n;
+    for (const [key, node] of this.nodes) {
+      if (key !== at && !key.startsWith(`${at === '/' ? '' : at}/`)) continue;
+      bytes += node.allocatedBytes;
+      inodes += 1n;
+    }
+    return { bytes, inodes };
+  }
+
   private createFile(at: string, mode: number, p: string): void {
     if (this.nodes.get(path.dirname(at))?.type !== 'directory') throw fsError('ENOENT', 'open', p);
     this.nodes.set(at, { type: 'file', size: 0n, allocatedBytes: 0n, mode, uid: 0 });

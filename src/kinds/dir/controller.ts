@@ -73,6 +73,6 @@ export class DirBackend implements VolumeBackend {
   }
 
   async usage(volume: VolumeRecord): Promise<VolumeUsage> {
-    return dirUsage(this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
+    return dirUsage(this.fs, this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
   }
 }

@@ -75,4 +75,12 @@ describe.each(Object.keys(subjects))('HostFs contract (%s)', (name) => {
     expect(await fs.readdir(root)).toEqual([]);
     expect(await codeOf(fs.unlink(path.join(root, 'gone')))).toBe('ENOENT');
   });
+
+  it('counts every inode of a tree (the directory itself included) for a directory volume\'s usage', async () => {
+    const { fs, root } = await start();
+    await fs.mkdirs(path.join(root, 'vol', 'sub'));
+    await fs.ensureFile(path.join(root, 'vol', 'a'), 0o644);
+    await fs.growFile(path.join(root, 'vol', 'sub', 'b'), 1024n * 1024n, 0o644);
+    expect((await fs.treeUsage(path.join(root, 'vol'))).inodes).toBe(4n);
+  });
 });
