@@ -31,29 +31,10 @@ flock -w 1800 8 || { echo "build-image: gave up waiting for another image build"
 
 log() { echo "build-image: $*" >&2; }
 
-candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' || true; }
+# shellcheck source=scripts/lib/debian-unpack.sh
+. scripts/lib/debian-unpack.sh
 
-unpack_builder() {
-  local pkg missing=() version
-  [ -n "$(candidate docker.io)" ] || apt-get update -qq
-  for pkg in docker.io containerd runc tini; do
-    version=$(candidate "$pkg")
-    [ -n "$version" ] || { log "Debian package $pkg is not available"; return 1; }
-    [ "$(cat "$tools/debian/.$pkg.version" 2>/dev/null)" = "$version" ] || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  log "unpacking ${missing[*]}"
-  local tmp
-  tmp=$(mktemp -d /tmp/hostpath-csi-image-debs.XXXXXX)
-  chmod 0755 "$tmp" # apt downloads as the _apt user
-  (cd "$tmp" && apt-get download -qq "${missing[@]}")
-  mkdir -p "$root"
-  for pkg in "${missing[@]}"; do
-    dpkg -x "$tmp/${pkg}_"*.deb "$root"
-    candidate "$pkg" > "$tools/debian/.$pkg.version"
-  done
-  rm -rf "$tmp"
-}
+unpack_builder() { debian_unpack "$tools/debian" docker.io containerd runc tini; }
 
 export PATH="$root/usr/sbin:$root/usr/bin:$PATH"
 docker() { "$root/usr/bin/docker" --host "unix://$sock" "$@"; }

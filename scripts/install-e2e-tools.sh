@@ -15,31 +15,9 @@ DEBIAN_PACKAGES=(etcd-server containerd runc containernetworking-plugins busybox
 debian="$PWD/.tools/e2e/debian"
 mkdir -p "$debian"
 
-candidate() { # package -> the version apt would download
-  apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' || true
-}
+# shellcheck source=scripts/lib/debian-unpack.sh
+. scripts/lib/debian-unpack.sh
 
-unpack_debian_packages() {
-  local pkg version missing=()
-  if [ -z "$(candidate "${DEBIAN_PACKAGES[0]}")" ]; then apt-get update -qq; fi
-  for pkg in "${DEBIAN_PACKAGES[@]}"; do
-    version=$(candidate "$pkg")
-    [ -n "$version" ] || { echo "Debian package $pkg is not available" >&2; return 1; }
-    [ "$(cat "$debian/.$pkg.version" 2>/dev/null)" = "$version" ] || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  echo "unpacking Debian packages: ${missing[*]}"
-  local tmp
-  tmp=$(mktemp -d /tmp/hostpath-csi-e2e-debs.XXXXXX)
-  chmod 0755 "$tmp" # apt downloads as the _apt user
-  (cd "$tmp" && apt-get download -qq "${missing[@]}")
-  for pkg in "${missing[@]}"; do
-    dpkg -x "$tmp/${pkg}_"*.deb "$debian/root"
-    candidate "$pkg" > "$debian/.$pkg.version"
-  done
-  rm -rf "$tmp"
-}
-
-unpack_debian_packages
+debian_unpack "$debian" "${DEBIAN_PACKAGES[@]}"
 bash test/e2e/local-cluster/build-binaries.sh
 bash test/e2e/local-cluster/build-images.sh

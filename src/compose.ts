@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
+import { controllerStateOnDisk } from './contract';
 import type { Logger } from './log';
 import { buildKinds } from './kinds/registry';
 import type { QuotaBackend } from './kinds/quota/controller';
@@ -23,6 +24,7 @@ import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
 import { SpaceReserve } from './state/space-reserve';
 import type { VolumeBackend } from './volumes/backend';
+import type { KindHealthChecks } from './volumes/health-checks';
 import { VolumeCatalog } from './volumes/catalog';
 import { StateLayout } from './volumes/layout';
 import { expandVolume } from './volumes/lifecycle';
@@ -63,6 +65,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
   const { slices, quota } = buildKinds(layout, host);
   const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
   const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
+  const healthChecks = new Map<VolumeKind, KindHealthChecks>([...slices].map(([kind, slice]) => [kind, slice.health]));
   const controller: SnapshotDeps | null =
     config.mode !== 'node'
       ? {
@@ -71,8 +74,10 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           catalog: new VolumeCatalog(layout, syncer, storeReserve),
           snapshots: new SnapshotCatalog(layout, syncer, storeReserve),
           backends,
+          healthChecks,
           locks,
           statFs: host.statFs,
+          fs: host.fs,
           now: options.now ?? (() => new Date()),
           newId: options.newId ?? randomUUID,
           trash: new Trash(layout.trashDir, log),
@@ -86,12 +91,15 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           layout,
           backends,
           nodeKinds,
+          healthChecks,
           filesystems: host.filesystems,
+          controllerState: controllerStateOnDisk(layout, backends),
           growVolume: controller && !config.controllerExpansion ? (id, range, rpcLog) => expandVolume(controller, id, range, rpcLog) : null,
           locks,
           mounter: host.mounter,
           loops: host.loops,
           statFs: host.statFs,
+          fs: host.fs,
           deviceOf: host.deviceOf,
           healthProbe: host.healthProbe,
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, storeReserve),

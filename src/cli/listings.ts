@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HEALTH_CHECKS } from '../volumes/health-checks';
+import { KIND_HEALTH } from '../kinds/registry';
 import { systemStatFs } from '../os/fs-stats';
 import { SystemHealthProbe } from '../os/health-probe';
 import { allocatedBytes, treeAllocatedBytes } from '../os/host-probe';
@@ -23,10 +23,11 @@ async function usageOf(layout: StateLayout, id: string, kind: string): Promise<s
 
 const probe = new SystemHealthProbe();
 
-/** The controller's storage checks of a ready volume (src/volumes/health-checks.ts): "ok", or the reasons found. */
+/** The controller's storage checks of a ready volume (its kind's, src/kinds/<kind>/health.ts): "ok", or the reasons found. */
 async function healthOf(layout: StateLayout, v: VolumeRecord): Promise<string> {
   if (v.phase !== 'ready') return '-';
-  const checks = HEALTH_CHECKS[v.kind];
+  const checks = KIND_HEALTH.get(v.kind);
+  if (!checks) return `CheckFailed: no checks for kind ${v.kind}`;
   const found = await checks.storage({ probe, statFs: systemStatFs, dataPath: checks.dataPath(layout, v.id) }, v).catch((err: Error) => [{ reason: `CheckFailed: ${err.message}` }]);
   return found.length === 0 ? 'ok' : found.map((f) => f.reason).join(', ');
 }

@@ -1,11 +1,10 @@
 /**
- * What validation hands the domain: one command per mutating RPC, plain data, no wire types except the topology
- * request (CreateVolume passes it to the topology check as it came). src/validate builds them; volumes, snapshots
- * and node act on them.
+ * What validation hands the domain: one command per mutating RPC, plain data, no wire (generated) types: an
+ * architecture test checks it. src/validate builds them; volumes, snapshots and node act on them.
  */
-import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRequirement';
 import type { Capability } from './capability';
 import type { SizeRange } from './size-range';
+import type { TopologyRequirement } from './topology';
 import type { ContentSource } from './volume-kind';
 
 export interface CreateVolumeCommand {
@@ -14,7 +13,7 @@ export interface CreateVolumeCommand {
   capabilities: Capability[];
   parameters: Record<string, string>;
   mutableParameters: Record<string, string>;
-  topology: TopologyRequirement__Output | null;
+  topology: TopologyRequirement | null;
   source: ContentSource | null;
 }
 

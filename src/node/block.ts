@@ -2,7 +2,7 @@ import type { Logger } from '../log';
 import type { NodeDeps } from './node-deps';
 
 export function blockImage(deps: NodeDeps, volumeId: string): string {
-  return deps.layout.volumeImageFile(volumeId);
+  return deps.controllerState.imageFile(volumeId);
 }
 
 /** The loop device already backed by the volume's image, or a newly attached one (idempotent across retries). */

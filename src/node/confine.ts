@@ -1,6 +1,6 @@
-import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors';
+import type { HostFs } from '../os/host-fs';
 import { isStrictlyUnder } from '../validate/fields';
 
 /**
@@ -9,11 +9,11 @@ import { isStrictlyUnder } from '../validate/fields';
  * before the driver creates, mounts or removes anything there. The path's missing tail is created by the driver
  * itself, inside the directory checked here.
  */
-export async function confineToAllowedRoot(field: string, p: string, allowedRoot: string): Promise<void> {
-  const deepest = await deepestExisting(p, allowedRoot);
+export async function confineToAllowedRoot(fs: HostFs, field: string, p: string, allowedRoot: string): Promise<void> {
+  const deepest = await deepestExisting(fs, p, allowedRoot);
   if (deepest === null) return;
-  const realRoot = await realpath(allowedRoot).catch(() => allowedRoot);
-  const resolved = await realpath(deepest).catch(() => null);
+  const realRoot = await fs.realpath(allowedRoot).catch(() => allowedRoot);
+  const resolved = await fs.realpath(deepest).catch(() => null);
   // A dangling symlink cannot be resolved: it points somewhere unknown, so it is refused like an escape.
   if (resolved === null || !isStrictlyUnder(resolved, realRoot)) {
     throw new InvalidArgumentError(`${field} ${p} resolves outside the allowed root ${allowedRoot} (a symlink?)`);
@@ -21,12 +21,12 @@ export async function confineToAllowedRoot(field: string, p: string, allowedRoot
 }
 
 /** The longest prefix of `p` below `root` that exists (as a name: a symlink counts), or null if none does. */
-async function deepestExisting(p: string, root: string): Promise<string | null> {
+async function deepestExisting(fs: HostFs, p: string, root: string): Promise<string | null> {
   let current = root;
   let deepest: string | null = null;
   for (const part of path.relative(root, p).split('/')) {
     current = path.join(current, part);
-    if (!(await lstat(current).then(() => true, () => false))) break;
+    if (!(await fs.lstat(current).then(() => true, () => false))) break;
     deepest = current;
   }
   return deepest;

@@ -1,4 +1,3 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
 import { AlreadyExistsError, FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import type { VolumeCondition, VolumeUsage } from '../volumes/backend';
@@ -26,7 +25,7 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const existing = deps.nodeRecords.get(cmd.volumeId);
     if (existing && !existing.ephemeral) throw new FailedPreconditionError(`volume ${cmd.volumeId} is a persistent volume, not an inline one`);
-    await confineToAllowedRoot('target_path', cmd.targetPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'target_path', cmd.targetPath, deps.config.allowedPathRoot);
     const atTarget = await mountStateAt(deps, cmd.targetPath, cmd.volumeId);
     if (atTarget === 'foreign') throw new FailedPreconditionError(`target path ${cmd.targetPath} already has another mount`);
     const record: NodeVolumeRecord = existing ?? { id: cmd.volumeId, stagingPath: null, loopDevice: null, targets: {}, ephemeral: { capacityBytes: cmd.sizeBytes.toString() } };
@@ -38,9 +37,9 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
     await deps.nodeRecords.ensureRoom();
     if (!existing) await deps.nodeRecords.put(record);
     const dir = ephemeralDir(deps, cmd.volumeId);
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o777);
-    await mkdir(cmd.targetPath, { recursive: true, mode: 0o750 });
+    await deps.fs.mkdirs(dir);
+    await deps.fs.chmod(dir, 0o777);
+    await deps.fs.mkdirs(cmd.targetPath, 0o750);
     await deps.mounter.bind(dir, cmd.targetPath, { readonly: cmd.readonly, flags: cmd.capability.mountFlags });
     await deps.nodeRecords.put({ ...record, targets: { ...record.targets, [cmd.targetPath]: { readonly: cmd.readonly, mode: cmd.capability.mode } } });
     log.info({ volumeId: cmd.volumeId, targetPath: cmd.targetPath, sizeBytes: cmd.sizeBytes.toString() }, 'inline volume created and published');
@@ -53,12 +52,12 @@ export async function dropEphemeralIfUnused(deps: NodeDeps, record: NodeVolumeRe
     await deps.nodeRecords.put(record, { freeing: true });
     return;
   }
-  await rm(ephemeralDir(deps, record.id), { recursive: true, force: true });
+  await deps.fs.removeTree(ephemeralDir(deps, record.id));
   await deps.nodeRecords.delete(record.id);
   log.info({ volumeId: record.id }, 'inline volume deleted');
 }
 
 export async function ephemeralStats(deps: NodeDeps, record: NodeVolumeRecord): Promise<{ usage: VolumeUsage; condition: VolumeCondition }> {
-  const usage = await dirUsage(ephemeralDir(deps, record.id), BigInt(record.ephemeral!.capacityBytes), deps.statFs);
+  const usage = await dirUsage(deps.fs, ephemeralDir(deps, record.id), BigInt(record.ephemeral!.capacityBytes), deps.statFs);
   return { usage, condition: { abnormal: false, message: 'inline volume directory present' } };
 }

@@ -4,7 +4,7 @@ import { mountStateAt } from './mounts';
 import { loadVolume, type NodeDeps } from './node-deps';
 import { mountHolding } from '../os/project-quota';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
-import { HEALTH_CHECKS } from '../volumes/health-checks';
+import { healthChecksFor } from '../volumes/health-checks';
 import { finding, type HealthFinding } from '../domain/health';
 
 export type NodeHealthDeps = NodeDeps;
@@ -25,7 +25,7 @@ async function targetFindings(deps: NodeDeps, volumeId: string, paths: readonly 
 async function stagedFindings(deps: NodeHealthDeps, vol: VolumeRecord, record: NodeVolumeRecord): Promise<HealthFinding[]> {
   const stagingPath = record.stagingPath;
   if (stagingPath === null) return [];
-  return HEALTH_CHECKS[vol.kind].staged({
+  return healthChecksFor(deps, vol.kind).staged({
     probe: deps.healthProbe,
     loops: deps.loops,
     image: blockImage(deps, vol.id),
@@ -51,9 +51,9 @@ export async function nodeVolumeFindings(deps: NodeHealthDeps, volumeId: string,
   const targets = targetPaths(deps, record, publishPath);
   if (record?.ephemeral) return targetFindings(deps, volumeId, targets);
   const vol = await loadVolume(deps, volumeId);
-  const dataPath = HEALTH_CHECKS[vol.kind].dataPath(deps.layout, vol.id);
+  const checks = healthChecksFor(deps, vol.kind);
   const [storage, staged, published] = await Promise.all([
-    HEALTH_CHECKS[vol.kind].storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath }, vol),
+    checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol.id) }, vol),
     record ? stagedFindings(deps, vol, record) : Promise.resolve([]),
     targetFindings(deps, volumeId, targets),
   ]);

@@ -1,19 +1,20 @@
+import type { ControllerStateForNode, ExpandOnController } from '../contract';
 import type { HealthProbe } from '../os/health-probe';
-import type { Logger } from '../log';
 import type { Config } from '../config';
 import { AbortedError, FailedPreconditionError, InternalError, NotFoundError } from '../errors';
 import type { DeviceOf } from '../os/device';
 import type { Filesystems } from '../os/filesystem';
 import type { StatFs } from '../os/fs-stats';
+import type { HostFs } from '../os/host-fs';
 import type { LoopDevices } from '../os/loop';
 import type { Mounter } from '../os/mount';
 import type { KeyedLocks } from '../state/locks';
-import type { SizeRange } from '../domain/size-range';
-import { findQuarantined, quarantinedError, readRecordFile, type RecordStore } from '../state/record-store';
+import { quarantinedError, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
+import type { KindHealthChecks } from '../volumes/health-checks';
 import type { StateLayout } from '../volumes/layout';
 import type { NodeKindHalf } from './node-kind';
-import { parseVolumeRecord, type NodeVolumeRecord, type VolumeKind, type VolumeRecord } from '../volumes/model';
+import type { NodeVolumeRecord, VolumeKind, VolumeRecord } from '../volumes/model';
 
 export interface NodeDeps {
   readonly config: Config;
@@ -21,10 +22,14 @@ export interface NodeDeps {
   readonly mounter: Mounter;
   readonly loops: LoopDevices;
   readonly statFs: StatFs;
+  /** The host filesystem (src/os/host-fs.ts). */
+  readonly fs: HostFs;
   readonly deviceOf: DeviceOf;
   readonly locks: KeyedLocks;
   readonly nodeRecords: RecordStore<NodeVolumeRecord>;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  /** Each kind's health checks, from the registry (src/kinds/<kind>/health.ts). */
+  readonly healthChecks: ReadonlyMap<VolumeKind, KindHealthChecks>;
   /** Each kind's node half (src/kinds/<kind>/node.ts), from the registry (src/kinds/registry.ts). */
   readonly nodeKinds: ReadonlyMap<VolumeKind, NodeKindHalf>;
   readonly filesystems: Filesystems;
@@ -34,7 +39,9 @@ export interface NodeDeps {
    * Set when expansion is node-driven (--controller-expansion=false): grows a volume's storage and its record, under
    * the volume's controller lock, as ControllerExpandVolume would (src/volumes/lifecycle.ts expandVolume).
    */
-  readonly growVolume: ((volumeId: string, range: SizeRange, log: Logger) => Promise<{ capacityBytes: bigint }>) | null;
+  readonly growVolume: ExpandOnController | null;
+  /** The only way the node reads the controller's records (src/contract.ts). */
+  readonly controllerState: ControllerStateForNode;
 }
 
 export const nodeVolumeLockKey = (id: string): string => `node-volume:${id}`;
@@ -54,7 +61,7 @@ export function nodeKindOf(deps: Pick<NodeDeps, 'nodeKinds'>, kind: VolumeKind):
 export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<VolumeRecord> {
   let vol: VolumeRecord | null;
   try {
-    vol = await readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord);
+    vol = await deps.controllerState.volumeRecord(volumeId);
   } catch (err) {
     // A read that failed (EIO, EACCES, ...) says nothing about the record: retrying may work, and the record may be
     // fine. Only a record that was read and does not parse is a damaged record (FAILED_PRECONDITION).
@@ -63,7 +70,7 @@ export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<Volu
     throw new FailedPreconditionError(`volume ${volumeId} has an unreadable state record: ${(err as Error).message}`);
   }
   if (!vol) {
-    const movedTo = await findQuarantined(deps.layout.quarantineDir, deps.layout.volumeRecordsDir, volumeId);
+    const movedTo = await deps.controllerState.quarantinedVolumeRecord(volumeId);
     if (movedTo !== null) throw quarantinedError('volume', volumeId, movedTo);
   }
   if (!vol || vol.phase === 'deleting') throw new NotFoundError(`volume ${volumeId} does not exist`);

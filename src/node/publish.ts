@@ -1,7 +1,7 @@
-import { lstat, mkdir, open, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError, InternalError } from '../errors';
 import type { Logger } from '../log';
+import type { HostFs } from '../os/host-fs';
 import { isReadOnlyMode } from '../domain/capability';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { attachReadOnlyLoop, currentLoop, detachUnusedReadOnlyLoops } from './block';
@@ -20,9 +20,9 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
-    await confineToAllowedRoot('target_path', cmd.targetPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'target_path', cmd.targetPath, deps.config.allowedPathRoot);
     // Checked even where only read (and on the idempotent path): the same request must get the same answer.
-    await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const readonly = cmd.readonly || isReadOnlyMode(cmd.capability.mode);
     const record = deps.nodeRecords.get(vol.id) ?? emptyNodeRecord(vol.id);
     const atTarget = await mountStateAt(deps, cmd.targetPath, vol.id);
@@ -36,7 +36,7 @@ export async function publishVolume(deps: NodeDeps, cmd: PublishCommand, log: Lo
     if (vol.accessType === 'block') await detachUnusedReadOnlyLoops(deps, vol.id, log);
     const ownLoop = vol.accessType === 'block' && readonly ? await attachReadOnlyLoop(deps, vol.id, log) : null;
     try {
-      await makeTarget(cmd.targetPath, vol.accessType === 'block');
+      await makeTarget(deps.fs, cmd.targetPath, vol.accessType === 'block');
       await deps.mounter.bind(ownLoop ?? staged, cmd.targetPath, { readonly, flags: cmd.capability.mountFlags });
     } catch (err) {
       if (ownLoop) await deps.loops.detach(ownLoop).catch(() => undefined);
@@ -62,13 +62,13 @@ async function publishSource(deps: NodeDeps, vol: VolumeRecord, record: NodeVolu
 }
 
 /** A directory for a filesystem volume; an empty file (a bind-mount point for the device) for a block volume. */
-async function makeTarget(targetPath: string, block: boolean): Promise<void> {
+async function makeTarget(fs: HostFs, targetPath: string, block: boolean): Promise<void> {
   if (!block) {
-    await mkdir(targetPath, { recursive: true, mode: 0o750 });
+    await fs.mkdirs(targetPath, 0o750);
     return;
   }
-  await mkdir(path.dirname(targetPath), { recursive: true, mode: 0o750 });
-  await (await open(targetPath, 'a', 0o600)).close();
+  await fs.mkdirs(path.dirname(targetPath), 0o750);
+  await fs.ensureFile(targetPath, 0o600);
 }
 
 async function answerExisting(deps: NodeDeps, record: NodeVolumeRecord, cmd: PublishCommand, readonly: boolean): Promise<void> {
@@ -105,10 +105,10 @@ async function checkSingleWriter(deps: NodeDeps, record: NodeVolumeRecord, cmd: 
  */
 export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
-    await confineToAllowedRoot('target_path', targetPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'target_path', targetPath, deps.config.allowedPathRoot);
     const left = await unmountVolumeAt(deps, targetPath, volumeId);
     if (left === 'foreign') throw new FailedPreconditionError(`target path ${targetPath} has a mount that is not volume ${volumeId}: left alone`);
-    await removeTarget(targetPath);
+    await removeTarget(deps.fs, targetPath);
     const record = deps.nodeRecords.get(volumeId);
     if (record?.loopDevice || record?.targets[targetPath]?.loopDevice || (await volumeIfKnown(deps, volumeId))?.accessType === 'block') {
       await detachUnusedReadOnlyLoops(deps, volumeId, log);
@@ -124,12 +124,12 @@ export async function unpublishVolume(deps: NodeDeps, volumeId: string, targetPa
 }
 
 /** Removes the empty directory (or empty file) left after unmounting; never removes anything with content. */
-async function removeTarget(targetPath: string): Promise<void> {
-  const s = await lstat(targetPath).catch(() => null);
+async function removeTarget(fs: HostFs, targetPath: string): Promise<void> {
+  const s = await fs.lstat(targetPath).catch(() => null);
   if (!s) return;
   try {
-    if (s.isDirectory()) await rmdir(targetPath);
-    else if (s.isFile() && s.size === 0) await unlink(targetPath);
+    if (s.type === 'directory') await fs.removeEmptyDir(targetPath);
+    else if (s.type === 'file' && s.size === 0n) await fs.unlink(targetPath);
     else throw new FailedPreconditionError(`target path ${targetPath} is not an empty directory or file: left in place`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') {

@@ -1,8 +1,7 @@
 import { FailedPreconditionError, InvalidArgumentError } from '../errors';
 import type { Logger } from '../log';
-import { readRecordFile } from '../state/record-store';
 import type { Capability } from '../domain/capability';
-import { parseVolumeRecord, type NodeVolumeRecord, type VolumeRecord } from '../volumes/model';
+import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { detachLoops } from './block';
 import { confineToAllowedRoot } from './confine';
 import { mountStateAt, unmountVolumeAt } from './mounts';
@@ -31,7 +30,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
     const vol = await loadVolume(deps, cmd.volumeId);
     checkAccessType(vol, cmd.capability);
-    await confineToAllowedRoot('staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
     // A full state filesystem fails a first stage before any loop device or mount is made (nothing to undo); a
     // repeat of a finished stage writes nothing and still answers OK (kubelet repeats it at every pod start).
@@ -43,7 +42,7 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
 
 /** The controller's record if it is still there (unstage must work after the volume's record is gone). */
 export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
-  return readRecordFile(deps.layout.volumeRecordFile(volumeId), parseVolumeRecord).catch(() => null);
+  return deps.controllerState.volumeRecord(volumeId).catch(() => null);
 }
 
 /**
@@ -53,7 +52,7 @@ export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<V
  */
 export async function unstageVolume(deps: NodeDeps, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(volumeId)], `volume ${volumeId}`, async () => {
-    await confineToAllowedRoot('staging_target_path', stagingPath, deps.config.allowedPathRoot);
+    await confineToAllowedRoot(deps.fs, 'staging_target_path', stagingPath, deps.config.allowedPathRoot);
     const record = deps.nodeRecords.get(volumeId);
     const vol = await volumeIfKnown(deps, volumeId);
     const onLoop = (vol !== null && deps.nodeKinds.get(vol.kind)?.onLoop === true) || Boolean(record?.loopDevice);

@@ -7,10 +7,13 @@ import { systemStatFs, type StatFs } from './fs-stats';
 import { SystemLoopDevices, type LoopDevices } from './loop';
 import { SystemMounter, type Mounter } from './mount';
 import { SystemHealthProbe, type HealthProbe } from './health-probe';
+import { systemHostFs, type HostFs } from './host-fs';
 import { XfsQuotaTool, type ProjectQuotas } from './project-quota';
 
 /** The host as the driver sees it: every tool behind an interface (src/os), real in production, fakes in unit tests. */
 export interface Host {
+  /** The filesystem calls the domain makes (src/os/host-fs.ts); nothing outside src/os imports node:fs for them. */
+  readonly fs: HostFs;
   readonly statFs: StatFs;
   readonly deviceOf: DeviceOf;
   readonly copier: TreeCopier;
@@ -27,6 +30,7 @@ export interface Host {
 /** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
 export function systemHost(runCommand: CommandRunner): Host {
   return {
+    fs: systemHostFs,
     statFs: systemStatFs,
     deviceOf: systemDeviceOf,
     copier: new CpTreeCopier(runCommand),

@@ -8,17 +8,34 @@ import type { Mounter, MountEntry } from './mount';
  * from that list; anything that changes the host (attach, detach, mount, unmount) forgets it, so the next question
  * sees the change. For start-up only: App hands them to the re-staging steps and keeps the plain ones for serving.
  */
-export class LoopsListedOnce implements LoopDevices {
-  private listed: Promise<LoopInfo[]> | null = null;
+/** One listing shared by every caller until `forget()`; a failed listing is not kept (the next caller retries). */
+class ListedOnce<T> {
+  private listed: Promise<T[]> | null = null;
 
-  constructor(private readonly inner: LoopDevices) {}
+  constructor(private readonly listing: () => Promise<T[]>) {}
 
-  list(): Promise<LoopInfo[]> {
-    this.listed ??= this.inner.list().catch((err: unknown) => {
+  get(): Promise<T[]> {
+    this.listed ??= this.listing().catch((err: unknown) => {
       this.listed = null;
       throw err;
     });
     return this.listed;
+  }
+
+  forget(): void {
+    this.listed = null;
+  }
+}
+
+export class LoopsListedOnce implements LoopDevices {
+  private readonly listed: ListedOnce<LoopInfo>;
+
+  constructor(private readonly inner: LoopDevices) {
+    this.listed = new ListedOnce(() => inner.list());
+  }
+
+  list(): Promise<LoopInfo[]> {
+    return this.listed.get();
   }
 
   async backing(file: string): Promise<string[]> {
@@ -34,12 +51,12 @@ export class LoopsListedOnce implements LoopDevices {
   }
 
   async attach(file: string, options?: { readOnly?: boolean }): Promise<string> {
-    this.listed = null;
+    this.listed.forget();
     return this.inner.attach(file, options);
   }
 
   async detach(device: string): Promise<void> {
-    this.listed = null;
+    this.listed.forget();
     await this.inner.detach(device);
   }
 
@@ -49,30 +66,28 @@ export class LoopsListedOnce implements LoopDevices {
 }
 
 export class MountsListedOnce implements Mounter {
-  private listed: Promise<MountEntry[]> | null = null;
+  private readonly listed: ListedOnce<MountEntry>;
 
-  constructor(private readonly inner: Mounter) {}
+  constructor(private readonly inner: Mounter) {
+    this.listed = new ListedOnce(() => inner.list());
+  }
 
   list(): Promise<MountEntry[]> {
-    this.listed ??= this.inner.list().catch((err: unknown) => {
-      this.listed = null;
-      throw err;
-    });
-    return this.listed;
+    return this.listed.get();
   }
 
   async bind(...args: Parameters<Mounter['bind']>): Promise<void> {
-    this.listed = null;
+    this.listed.forget();
     await this.inner.bind(...args);
   }
 
   async mountDevice(device: string, target: string, fsType: string): Promise<void> {
-    this.listed = null;
+    this.listed.forget();
     await this.inner.mountDevice(device, target, fsType);
   }
 
   async unmount(target: string, kind?: 'bind' | 'filesystem'): Promise<void> {
-    this.listed = null;
+    this.listed.forget();
     await this.inner.unmount(target, kind);
   }
 }

@@ -10,6 +10,7 @@ import { unary, type AdapterContext } from '../grpc/unary';
 import { parseCapabilities, parseCapability } from '../validate/capability';
 import { parseControllerPublish, parseCreateVolume, parseExpandRange } from '../validate/controller-requests';
 import { validateObjectId, validateStringMap } from '../validate/fields';
+import { parseTopology } from '../validate/topology';
 import { kindFor } from '../domain/kind-choice';
 import { parseMaxEntries } from '../domain/paging';
 import { Attacher } from '../volumes/attach';
@@ -132,7 +133,7 @@ export function controllerHandlers(ctx: AdapterContext, deps: SnapshotDeps): Con
       // Every valid capability is served from the same free space; the class's sizeLimit says which kind it makes.
       const caps = req.volume_capabilities.map((c, i) => parseCapability(`volume_capabilities[${i}]`, c));
       const kind = kindFor(caps[0]?.accessType ?? 'mount', validateStringMap('parameters', req.parameters));
-      const answer = await getCapacity(deps, req.accessible_topology, kind);
+      const answer = await getCapacity(deps, parseTopology(req.accessible_topology), kind);
       return {
         available_capacity: answer.availableBytes.toString(),
         maximum_volume_size: { value: answer.maximumVolumeSize.toString() },

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { AbortedError, AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import { backendFor, snapshotLockKey, snapshotNameLockKey, volumeLockKey } from '../volumes/controller-deps';
@@ -64,7 +63,7 @@ export async function takeSnapshot(deps: SnapshotDeps, source: VolumeRecord, opt
   await deps.snapshots.put(record);
   const dir = deps.layout.snapshotDataDir(record.id);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await deps.fs.mkdirs(dir, 0o700);
     const started = Date.now();
     await backendFor(deps, source.kind).snapshotTo(source, dir);
     const ready: SnapshotRecord = { ...record, phase: 'ready' };

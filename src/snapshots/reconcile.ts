@@ -1,4 +1,3 @@
-import { mkdir, readdir } from 'node:fs/promises';
 import type { Logger } from '../log';
 import { backendFor } from '../volumes/controller-deps';
 import { finishSnapshotDelete } from './lifecycle';
@@ -18,7 +17,7 @@ export interface SnapshotReconcileReport {
  * `deleting` one is finished; a snapshot directory no record knows is logged and left alone.
  */
 export async function reconcileSnapshots(deps: SnapshotDeps, log: Logger): Promise<SnapshotReconcileReport> {
-  await mkdir(deps.layout.snapshotsDir, { recursive: true, mode: 0o700 });
+  await deps.fs.mkdirs(deps.layout.snapshotsDir, 0o700);
   const report: SnapshotReconcileReport = { rolledBack: 0, deletesFinished: 0, groupsRolledBack: 0, orphanDirs: 0 };
   for (const group of [...deps.snapshots.groups.values()]) {
     if (group.phase === 'ready') continue;
@@ -37,7 +36,7 @@ export async function reconcileSnapshots(deps: SnapshotDeps, log: Logger): Promi
     if (snap.phase === 'creating') report.rolledBack++;
     else report.deletesFinished++;
   }
-  for (const name of await readdir(deps.layout.snapshotsDir)) {
+  for (const name of await deps.fs.readdir(deps.layout.snapshotsDir)) {
     if (!deps.snapshots.get(name) && deps.snapshots.quarantinedSnapshot(name) === undefined) {
       log.warn({ dir: deps.layout.snapshotDataDir(name) }, 'snapshot directory has no record: left in place');
       report.orphanDirs++;

@@ -7,12 +7,19 @@ interface Slot {
   next: Promise<void> | null;
 }
 
+/** fsync(2) of one path (file or directory). */
+export type FsyncPath = (p: string) => Promise<void>;
+
 /**
  * fsyncs directories so that renames and unlinks in them survive a crash. Calls that arrive while a sync of the same
- * directory is running share the next sync (a group commit): N concurrent writers cost two fsyncs, not N.
+ * directory is running share the next sync (a group commit): N concurrent writers cost two fsyncs, not N. Record
+ * files are fsynced through `fsync` too, so every fsync of the state store passes one injectable seam (tests count
+ * them there instead of mocking node:fs).
  */
 export class DirSyncer {
   private readonly slots = new Map<string, Slot>();
+
+  constructor(readonly fsync: FsyncPath = fsyncPath) {}
 
   sync(dir: string): Promise<void> {
     let slot = this.slots.get(dir);
@@ -34,7 +41,7 @@ export class DirSyncer {
   }
 
   private start(dir: string, slot: Slot): Promise<void> {
-    const run = fsyncPath(dir).finally(() => {
+    const run = this.fsync(dir).finally(() => {
       if (slot.running === run) slot.running = null;
     });
     slot.running = run;

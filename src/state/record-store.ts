@@ -4,7 +4,7 @@ import { FailedPreconditionError } from '../errors';
 import type { Logger } from '../log';
 import { removeFile, replaceFile } from './atomic-file';
 import { forEachBounded } from './bounded';
-import { fsyncPath, type DirSyncer } from './dir-sync';
+import type { DirSyncer } from './dir-sync';
 import { listEntries, readRegularFile, readRegularFileSync, setAside } from './entries';
 import { versionChecked, withFormatVersion } from './record-fields';
 import type { SpaceReserve } from './space-reserve';
@@ -60,7 +60,7 @@ export class RecordStore<T extends { id: string }> {
   /** A journal checkpoint: fsync the touched record files that still exist, then their directory once. */
   private async makeDurable(ids: ReadonlySet<string>): Promise<void> {
     for (const id of ids) {
-      await fsyncPath(this.fileOf(id)).catch((err: NodeJS.ErrnoException) => {
+      await this.syncer.fsync(this.fileOf(id)).catch((err: NodeJS.ErrnoException) => {
         // Removed since (its removal is made durable by the directory fsync), or replaced again (a newer entry covers it).
         if (err.code !== 'ENOENT') throw err;
       });

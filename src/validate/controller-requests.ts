@@ -7,6 +7,7 @@ import { parseCapabilities, parseCapability } from './capability';
 import { parseSizeRange, type SizeRange } from './capacity';
 import { validateName, validateNodeId, validateObjectId, validateStringMap } from './fields';
 import { parseContentSource } from './snapshot-requests';
+import { parseTopologyRequirement } from './topology';
 
 /** Pure checks of CreateVolume: every field the spec requires, in the shape the domain wants. */
 export function parseCreateVolume(req: CreateVolumeRequest__Output): CreateVolumeCommand {
@@ -18,7 +19,7 @@ export function parseCreateVolume(req: CreateVolumeRequest__Output): CreateVolum
     capabilities,
     parameters: validateStringMap('parameters', req.parameters),
     mutableParameters: validateStringMap('mutable_parameters', req.mutable_parameters),
-    topology: req.accessibility_requirements,
+    topology: parseTopologyRequirement(req.accessibility_requirements),
     source: parseContentSource(req.volume_content_source),
   };
 }

@@ -1,10 +1,12 @@
 import type { HealthProbe } from '../os/health-probe';
 import type { Config } from '../config';
 import type { StatFs } from '../os/fs-stats';
+import type { HostFs } from '../os/host-fs';
 import type { Trash } from '../os/trash';
 import type { KeyedLocks } from '../state/locks';
 import type { VolumeBackend } from './backend';
 import type { VolumeCatalog } from './catalog';
+import type { KindHealthChecks } from './health-checks';
 import type { StateLayout } from './layout';
 import type { AccessType } from '../domain/capability';
 import type { ImageFsType, VolumeKind } from './model';
@@ -37,8 +39,12 @@ export interface ControllerDeps<S extends SnapshotSourceLookup = SnapshotSourceL
   readonly catalog: VolumeCatalog;
   readonly snapshots: S;
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
+  /** Each kind's health checks, from the registry (src/kinds/<kind>/health.ts). */
+  readonly healthChecks: ReadonlyMap<VolumeKind, KindHealthChecks>;
   readonly locks: KeyedLocks;
   readonly statFs: StatFs;
+  /** The host filesystem (src/os/host-fs.ts). */
+  readonly fs: HostFs;
   readonly now: () => Date;
   readonly newId: () => string;
   /** Snapshot data is renamed here and removed in the background (never ENOTEMPTY at start-up). */

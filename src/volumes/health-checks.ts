@@ -1,11 +1,10 @@
 import type { HealthProbe } from '../os/health-probe';
 import type { StatFs } from '../os/fs-stats';
 import type { LoopDevices } from '../os/loop';
-import path from 'node:path';
+import { InternalError } from '../errors';
 import type { StateLayout } from './layout';
 import type { VolumeKind, VolumeRecord } from './model';
-import { BLOCK_IMAGE } from './layout';
-import { finding, type HealthFinding } from '../domain/health';
+import type { HealthFinding } from '../domain/health';
 
 /** What the controller-side checks read: the volume's storage as its backend keeps it. */
 export interface StorageCheckContext {
@@ -26,6 +25,10 @@ export interface StagedCheckContext {
   readonly stagingPath: string;
 }
 
+/**
+ * A volume kind's health checks (CSI v1.13 volume health), implemented in its slice (src/kinds/<kind>/health.ts)
+ * and looked up by kind through the registry (src/kinds/registry.ts): nothing else branches on the kind for health.
+ */
 export interface KindHealthChecks {
   /** Where the kind keeps a volume's data (what its backend's stageSource names): checked by `storage`. */
   dataPath(layout: StateLayout, volumeId: string): string;
@@ -35,85 +38,9 @@ export interface KindHealthChecks {
   staged(ctx: StagedCheckContext, vol: VolumeRecord): Promise<HealthFinding[]>;
 }
 
-async function directoryPresent(ctx: StorageCheckContext): Promise<HealthFinding[]> {
-  const info = await ctx.probe.pathInfo(ctx.dataPath);
-  if (!info) return [finding('INACCESSIBLE', 'VolumeDirectoryMissing', `volume directory ${ctx.dataPath} is missing from the state directory`)];
-  if (info.type !== 'directory') return [finding('INACCESSIBLE', 'VolumeDirectoryMissing', `volume path ${ctx.dataPath} exists but is not a directory`)];
-  return [];
+/** The checks of a kind, from the registry's map (compose() hands it to both sides). */
+export function healthChecksFor(deps: { readonly healthChecks: ReadonlyMap<VolumeKind, KindHealthChecks> }, kind: VolumeKind): KindHealthChecks {
+  const checks = deps.healthChecks.get(kind);
+  if (!checks) throw new InternalError(`no health checks for volume kind ${kind}`);
+  return checks;
 }
-
-/**
- * statfs on a project-quota directory answers the project's limit and usage (XFS, ext4), so nothing available under
- * a non-zero limit means writers get EDQUOT.
- */
-async function quotaExceeded(ctx: StorageCheckContext): Promise<HealthFinding[]> {
-  const fs = await ctx.statFs(ctx.dataPath);
-  if (fs.totalBytes > 0n && fs.availableBytes === 0n) {
-    return [finding('DEGRADED', 'QuotaExceeded', `the volume's project quota of ${fs.totalBytes} bytes is used up: writes fail with EDQUOT`)];
-  }
-  return [];
-}
-
-/** The image must be a regular file of exactly the volume's capacity (src/kinds/sparse-image.ts keeps it so). */
-async function imageIntact(ctx: StorageCheckContext, vol: VolumeRecord): Promise<HealthFinding[]> {
-  const info = await ctx.probe.pathInfo(ctx.dataPath);
-  if (!info) return [finding('INACCESSIBLE', 'VolumeImageMissing', `volume image ${ctx.dataPath} is missing from the state directory`)];
-  if (info.type !== 'file') return [finding('INACCESSIBLE', 'VolumeImageMissing', `volume image path ${ctx.dataPath} is not a regular file`)];
-  const capacity = BigInt(vol.capacityBytes);
-  if (info.sizeBytes < capacity) {
-    return [finding('DATA_LOSS', 'VolumeImageSize', `volume image is ${info.sizeBytes} bytes, smaller than the volume's capacity ${capacity}: data past its end is lost`)];
-  }
-  if (info.sizeBytes > capacity) {
-    return [finding('DEGRADED', 'VolumeImageSize', `volume image is ${info.sizeBytes} bytes, larger than the volume's capacity ${capacity}`)];
-  }
-  return [];
-}
-
-async function stagingMount(ctx: StagedCheckContext): Promise<HealthFinding[]> {
-  if (await ctx.stagingMounted()) return [];
-  return [finding('INACCESSIBLE', 'StagingMountMissing', `the volume is no longer mounted at its staging path ${ctx.stagingPath}`)];
-}
-
-async function loopAttached(ctx: StagedCheckContext): Promise<HealthFinding[]> {
-  if ((await ctx.loops.backingWritable(ctx.image)).length > 0) return [];
-  return [finding('INACCESSIBLE', 'LoopDeviceDetached', `no loop device backs the volume's image ${ctx.image} any more (detached under the staged volume)`)];
-}
-
-/** ext4 counts the errors it has found since mkfs (sysfs errors_count); any is damage fsck must look at. */
-async function kernelFsErrors(ctx: StagedCheckContext): Promise<HealthFinding[]> {
-  const found: HealthFinding[] = [];
-  for (const device of await ctx.loops.backingWritable(ctx.image)) {
-    const errors = await ctx.probe.ext4ErrorCount(device);
-    if (errors !== null && errors > 0) {
-      found.push(finding('DATA_LOSS', 'FilesystemErrors', `the kernel has recorded ${errors} ext4 error(s) on the volume's filesystem (${device}): run fsck`));
-    }
-  }
-  return found;
-}
-
-const all = (...checks: Array<(ctx: StagedCheckContext) => Promise<HealthFinding[]>>) =>
-  async (ctx: StagedCheckContext): Promise<HealthFinding[]> => (await Promise.all(checks.map((c) => c(ctx)))).flat();
-
-/** Every kind's checks, in one table: nothing else branches on the kind for health. */
-const directory = (layout: StateLayout, id: string): string => layout.volumeDataDir(id);
-const image = (layout: StateLayout, id: string): string => path.join(layout.volumeDataDir(id), BLOCK_IMAGE);
-
-export const HEALTH_CHECKS: Readonly<Record<VolumeKind, KindHealthChecks>> = {
-  dir: { dataPath: directory, storage: directoryPresent, staged: stagingMount },
-  quota: {
-    dataPath: directory,
-    storage: async (ctx) => {
-      const missing = await directoryPresent(ctx);
-      return missing.length > 0 ? missing : quotaExceeded(ctx);
-    },
-    staged: stagingMount,
-  },
-  // A raw block volume is staged as a loop device only (no mount): the device file its targets bind is the loop.
-  block: { dataPath: image, storage: imageIntact, staged: loopAttached },
-  image: {
-    dataPath: image,
-    storage: imageIntact,
-    // A detached loop under a mounted filesystem cannot happen (the mount holds it); it can after a lazy unmount.
-    staged: all(stagingMount, loopAttached, kernelFsErrors),
-  },
-};

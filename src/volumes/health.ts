@@ -1,7 +1,7 @@
 import { decodeToken, encodeToken } from '../domain/paging';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeRecord } from './model';
-import { HEALTH_CHECKS } from './health-checks';
+import { healthChecksFor } from './health-checks';
 import { finding, type HealthFinding, type VolumeHealthReport } from '../domain/health';
 
 export type ControllerHealthDeps = ControllerDeps;
@@ -18,8 +18,8 @@ export async function controllerFindings(deps: ControllerHealthDeps, vol: Volume
   const backend = backendFor(deps, vol.kind);
   const unsupported = backend.unsupportedReason();
   if (unsupported !== null) found.push(finding('DEGRADED', 'KindUnsupported', `this node cannot keep ${vol.kind} volumes as promised: ${unsupported}`));
-  const dataPath = HEALTH_CHECKS[vol.kind].dataPath(deps.layout, vol.id);
-  found.push(...(await HEALTH_CHECKS[vol.kind].storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath }, vol)));
+  const checks = healthChecksFor(deps, vol.kind);
+  found.push(...(await checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol.id) }, vol)));
   return found;
 }
 

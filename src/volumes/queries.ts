@@ -6,7 +6,7 @@ import type { VolumeCondition } from './backend';
 import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeKind, VolumeRecord } from './model';
 import { reservedBytes } from './reservations';
-import type { Topology__Output } from '../generated/csi/v1/Topology';
+import type { TopologySegments } from '../domain/topology';
 import { topologyMatchesNode } from './topology';
 
 export interface VolumeView {
@@ -68,7 +68,7 @@ export interface CapacityAnswer {
  * promised to volumes that reserve space and not used yet; 0 for another node's topology, or for a kind this node
  * cannot make (so a scheduler tracking capacity never picks it for that class).
  */
-export async function getCapacity(deps: ControllerDeps, topology: Topology__Output | null, kind: VolumeKind = 'dir'): Promise<CapacityAnswer> {
+export async function getCapacity(deps: ControllerDeps, topology: TopologySegments | null, kind: VolumeKind = 'dir'): Promise<CapacityAnswer> {
   const none = { availableBytes: 0n, maximumVolumeSize: 0n, minimumVolumeSize: 0n };
   if (topology && !topologyMatchesNode(topology, deps.config.nodeId)) return none;
   if (backendFor(deps, kind).unsupportedReason() !== null) return none;

@@ -1,4 +1,3 @@
-import { mkdir, readdir } from 'node:fs/promises';
 import { forEachBounded } from '../state/bounded';
 import type { Logger } from '../log';
 import { backendFor, type ControllerDeps } from './controller-deps';
@@ -18,7 +17,7 @@ export interface ReconcileReport {
  * delete is finished, and directories no record knows are logged and left alone (never delete what may be data).
  */
 export async function reconcileController(deps: ControllerDeps, log: Logger): Promise<ReconcileReport> {
-  await mkdir(deps.layout.volumesDir, { recursive: true, mode: 0o700 });
+  await deps.fs.mkdirs(deps.layout.volumesDir, 0o700);
   const report: ReconcileReport = { rolledBack: 0, deletesFinished: 0, abnormal: 0, orphanDirs: 0, danglingAttachments: 0 };
   // Each volume is reconciled on its own, many at once (src/state/bounded.ts): never one stat after another.
   const volumes = [...deps.catalog.volumes.values()];
@@ -50,7 +49,7 @@ export async function reconcileController(deps: ControllerDeps, log: Logger): Pr
       report.danglingAttachments++;
     }
   }
-  for (const name of await readdir(deps.layout.volumesDir)) {
+  for (const name of await deps.fs.readdir(deps.layout.volumesDir)) {
     if (!deps.catalog.getVolume(name) && deps.catalog.quarantinedVolume(name) === undefined) {
       log.warn({ dir: deps.layout.volumeDataDir(name) }, 'directory in the state directory has no volume record: left in place');
       report.orphanDirs++;

@@ -40,6 +40,7 @@ import { QuotaBackend } from '../../src/kinds/quota/controller';
 import { FakeFilesystems, FakeProjectQuotas } from './size-fakes';
 import { StateLayout } from '../../src/volumes/layout';
 import { SystemHealthProbe } from '../../src/os/health-probe';
+import { systemHostFs } from '../../src/os/host-fs';
 import { TOPOLOGY_KEY } from '../../src/volumes/topology';
 import type { SnapshotDeps } from '../../src/snapshots/catalog';
 
@@ -259,7 +260,19 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
   // The real probe on the test's own files; ext4 error counts are read from <dir>/sysfs-ext4/<loopN>/errors_count.
   const healthProbe = new SystemHealthProbe(path.join(dir, 'sysfs-ext4'));
   const quotas = new FakeProjectQuotas();
-  const host: Host = { statFs: statFs.statFs, deviceOf: async () => STATE_DEVICE, copier, loops, mounter, filesystems, projectQuotas: quotas, healthProbe, blockMaps: new SystemBlockMaps() };
+  // The real host filesystem over the temp dir: records are real files there, and tests assert on-disk effects.
+  const host: Host = {
+    fs: systemHostFs,
+    statFs: statFs.statFs,
+    deviceOf: async () => STATE_DEVICE,
+    copier,
+    loops,
+    mounter,
+    filesystems,
+    projectQuotas: quotas,
+    healthProbe,
+    blockMaps: new SystemBlockMaps(),
+  };
   // The same wiring and start-up as src/app.ts; only the host is fake, and records skip the space reserve.
   const driver = compose(config, host, { log, now: () => new Date('2025-01-01T00:00:00.000Z'), newId: sequentialIds(), spaceReserve: false });
   const { layout, quota } = driver;

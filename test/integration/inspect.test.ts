@@ -127,7 +127,7 @@ describe.skipIf(!isRoot)(`hostpath-csi inspect on a real state directory${NEEDS_
     expect(byName['pv-block']).toMatchObject({ publishedAt: [ids['blockPub']], loopDevice: expect.stringMatching(/^\/dev\/loop\d+$/) });
     expect(Number(byName['pv-image']!['usedBytes'])).toBeGreaterThan(0);
     expect(byName['pv-gone']!['usedBytes']).toBeNull();
-    // The controller's health checks (src/volumes/health-checks.ts): only the volume whose directory was removed is abnormal.
+    // The controller's health checks (src/kinds/<kind>/health.ts): only the volume whose directory was removed is abnormal.
     expect(volumes.map((v) => [v['name'], v['health']]).sort()).toEqual([
       ['(inline)', null],
       ['pv-block', 'ok'],

@@ -1,7 +1,8 @@
 /**
- * The folder structure as a test (docs/architecture.md): no import cycle between src/ folders, and the volume kind
- * is branched on only in its own slice (src/kinds/) and the kind choice (src/domain/kind-choice.ts). What starts
- * processes is checked in test/unit/os/no-shell.test.ts.
+ * The folder structure as a test (docs/architecture.md): no import cycle between src/ folders, the volume kind
+ * is branched on only in its own slice (src/kinds/) and the kind choice (src/domain/kind-choice.ts), and the host
+ * (node:fs, fs-extra, node:child_process, /proc) is touched only from src/os and the code the issue exempts. What
+ * starts processes is checked in test/unit/os/no-shell.test.ts.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,7 +62,44 @@ function cyclesOf(graph: Map<string, Set<string>>): string[][] {
   return found;
 }
 
+/**
+ * Who may touch the host directly (issue 14): src/os (the interfaces' real implementations), the state store, and
+ * start-up code (server, config, the composition root, app/main, the offline CLI). Everything else — the domain
+ * (volumes, snapshots, node, kinds, validate, domain) and the services above it — goes through src/os interfaces.
+ */
+const HOST_ALLOWED = /^(os|state|server|cli|generated)\/|^(config|compose|app|main|package-root)\.ts$/;
+
+/** What a file names of the host: an import of node:fs*, fs-extra or node:child_process (static, dynamic or require), or '/proc'. */
+function hostUsesOf(text: string): string[] {
+  const modules = /(?:from\s+|import\(\s*|require\(\s*)['"]((?:node:)?(?:fs|fs\/promises|child_process)|fs-extra)['"]/g;
+  const found = [...text.matchAll(modules)].map((m) => m[1]!);
+  if (/['"`]\/proc[/'"`]/.test(text)) found.push('/proc');
+  return found;
+}
+
 describe('architecture', () => {
+  it('spots every way a file can reach the host (the checker itself)', () => {
+    const text = [
+      "import { mkdir } from 'node:fs/promises';",
+      "import fse from 'fs-extra';",
+      "const cp = await import('node:child_process');",
+      "const fs = require('fs');",
+      "const mounts = readFile('/proc/self/mountinfo');",
+      "import { join } from 'node:path';",
+    ].join('\n');
+    expect(hostUsesOf(text)).toEqual(['node:fs/promises', 'fs-extra', 'node:child_process', 'fs', '/proc']);
+  });
+
+  it('touches the host (node:fs*, fs-extra, node:child_process, /proc) only from src/os, the state store and start-up code', async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      if (HOST_ALLOWED.test(rel)) continue;
+      for (const use of hostUsesOf(await readFile(file, 'utf8'))) offenders.push(`${rel}: ${use}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('finds a cycle when there is one (the checker itself)', () => {
     const graph = new Map([
       ['volumes', new Set(['snapshots', 'state'])],
@@ -73,6 +111,33 @@ describe('architecture', () => {
 
   it('has no import cycle between folders of src/', async () => {
     expect(cyclesOf(await folderGraph())).toEqual([]);
+  });
+
+  it('lets generated wire types in only at the boundary (services, validate, server, grpc)', async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      if (/^(services|validate|server|grpc)\//.test(rel)) continue;
+      if (/from '[./]*\/generated\//.test(await readFile(file, 'utf8'))) offenders.push(rel);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it("crosses between controller and node state only through src/contract.ts", async () => {
+    const offenders: string[] = [];
+    for (const file of await sources(SRC)) {
+      const rel = path.relative(SRC, file);
+      const text = await readFile(file, 'utf8');
+      // The node side reads no controller record or data path itself (ControllerStateForNode does).
+      const nodeSide = /^node\//.test(rel) || /^kinds\/[^/]+\/node\.ts$/.test(rel);
+      if (nodeSide && /\b(readRecordFile|volumeRecordFile|volumeRecordsDir|volumeImageFile)\b/.test(text)) offenders.push(`${rel}: reads controller state`);
+      // The controller side holds no loop device, mount table or node record of its own (NodeStateForController does).
+      const controllerSide = /^(volumes|snapshots)\//.test(rel) || /^kinds\/([^/]+\/controller|sparse-image)\.ts$/.test(rel);
+      const touchesNode = /\b(LoopDevices|Mounter|nodeRecords)\b|\.(freeze|thaw)\(/.test(text.replace(/this\.nodeState\.(freeze|thaw)\(|this\.freeze\(/g, ''));
+      // volumes/health-checks.ts only declares the node-side check context (its loop devices) that node/health.ts fills.
+      if (controllerSide && rel !== path.join('volumes', 'health-checks.ts') && touchesNode) offenders.push(`${rel}: touches node state`);
+    }
+    expect(offenders).toEqual([]);
   });
 
   it('branches on the volume kind only in src/kinds/ and src/domain/kind-choice.ts', async () => {

@@ -1,4 +1,3 @@
-import { lstat } from 'node:fs/promises';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
 import type { VolumeRecord } from '../../volumes/model';
 import { SparseImageBackend } from '../sparse-image';
@@ -20,10 +19,10 @@ export class BlockBackend extends SparseImageBackend implements VolumeBackend {
   }
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
-    const s = await lstat(this.imageOf(volume)).catch(() => null);
+    const s = await this.fs.lstat(this.imageOf(volume)).catch(() => null);
     if (!s) return { abnormal: true, message: 'block image file is missing from the state directory' };
-    if (!s.isFile()) return { abnormal: true, message: 'block image path is not a regular file' };
-    if (BigInt(s.size) < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'block image is smaller than the volume capacity' };
+    if (s.type !== 'file') return { abnormal: true, message: 'block image path is not a regular file' };
+    if (s.size < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'block image is smaller than the volume capacity' };
     return { abnormal: false, message: 'block image present' };
   }
 

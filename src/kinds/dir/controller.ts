@@ -1,6 +1,6 @@
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import type { TreeCopier } from '../../os/copy';
 import type { StatFs } from '../../os/fs-stats';
+import type { HostFs } from '../../os/host-fs';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
 import type { StateLayout } from '../../volumes/layout';
 import type { VolumeRecord } from '../../volumes/model';
@@ -16,6 +16,7 @@ export class DirBackend implements VolumeBackend {
 
   constructor(
     private readonly layout: StateLayout,
+    private readonly fs: HostFs,
     private readonly statFs: StatFs,
     private readonly copier: TreeCopier,
   ) {}
@@ -39,14 +40,14 @@ export class DirBackend implements VolumeBackend {
 
   async create(volume: VolumeRecord): Promise<void> {
     const dir = this.layout.volumeDataDir(volume.id);
-    await mkdir(dir, { recursive: true });
+    await this.fs.mkdirs(dir);
     // Pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The state directory
     // above is 0700, so host users cannot reach this directory except through a mount.
-    await chmod(dir, 0o777);
+    await this.fs.chmod(dir, 0o777);
   }
 
   async remove(volume: VolumeRecord): Promise<void> {
-    await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
+    await this.fs.removeTree(this.layout.volumeDataDir(volume.id));
   }
 
   async snapshotTo(volume: VolumeRecord, destDir: string): Promise<void> {
@@ -63,8 +64,8 @@ export class DirBackend implements VolumeBackend {
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
     try {
-      const s = await stat(this.layout.volumeDataDir(volume.id));
-      if (s.isDirectory()) return { abnormal: false, message: 'volume directory present' };
+      const s = await this.fs.stat(this.layout.volumeDataDir(volume.id));
+      if (s.type === 'directory') return { abnormal: false, message: 'volume directory present' };
       return { abnormal: true, message: 'volume path exists but is not a directory' };
     } catch {
       return { abnormal: true, message: 'volume directory is missing from the state directory' };
@@ -72,6 +73,6 @@ export class DirBackend implements VolumeBackend {
   }
 
   async usage(volume: VolumeRecord): Promise<VolumeUsage> {
-    return dirUsage(this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
+    return dirUsage(this.fs, this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
   }
 }

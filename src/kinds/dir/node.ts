@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { FailedPreconditionError } from '../../errors';
 import type { Logger } from '../../log';
 import { mountStateAt } from '../../node/mounts';
 import type { NodeKindHalf } from '../../node/node-kind';
-import { backendFor, type NodeDeps } from '../../node/node-deps';
+import type { NodeDeps } from '../../node/node-deps';
 import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
 
 /**
@@ -16,8 +15,8 @@ async function stageDirectory(deps: NodeDeps, vol: VolumeRecord, record: NodeVol
   if (here === 'none') {
     await refuseSecondStagingPath(deps, record, stagingPath);
     await deps.nodeRecords.ensureRoom();
-    await mkdir(stagingPath, { recursive: true, mode: 0o750 });
-    await deps.mounter.bind(backendFor(deps, vol.kind).stageSource(vol), stagingPath, { readonly: false, flags: [] });
+    await deps.fs.mkdirs(stagingPath, 0o750);
+    await deps.mounter.bind(deps.controllerState.stageSource(vol), stagingPath, { readonly: false, flags: [] });
     log.info({ volumeId: vol.id, stagingPath }, 'volume staged');
   }
   if (record.stagingPath !== stagingPath) await deps.nodeRecords.put({ ...record, stagingPath });

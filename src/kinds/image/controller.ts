@@ -1,10 +1,9 @@
 import { InternalError } from '../../errors';
-import { lstat } from 'node:fs/promises';
+import type { NodeStateForController } from '../../contract';
 import type { TreeCopier } from '../../os/copy';
 import type { Filesystems } from '../../os/filesystem';
+import type { HostFs } from '../../os/host-fs';
 import type { StatFs } from '../../os/fs-stats';
-import type { LoopDevices } from '../../os/loop';
-import type { Mounter } from '../../os/mount';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
 import { SparseImageBackend } from '../sparse-image';
 import type { StateLayout } from '../../volumes/layout';
@@ -23,13 +22,13 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
 
   constructor(
     layout: StateLayout,
-    loops: LoopDevices,
+    fs: HostFs,
+    nodeState: NodeStateForController,
     copier: TreeCopier,
-    private readonly filesystems: Filesystems,
-    private readonly mounter: Pick<Mounter, 'list'>,
+    private readonly filesystems: Pick<Filesystems, 'make'>,
     private readonly statFs: StatFs,
   ) {
-    super(layout, loops, copier);
+    super(layout, fs, nodeState, copier);
   }
 
   async create(volume: VolumeRecord): Promise<void> {
@@ -49,14 +48,14 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
     try {
       await this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
     } finally {
-      await this.filesystems.thaw(mountPoint);
+      await this.nodeState.thaw(mountPoint);
     }
   }
 
   async afterInterruptedSnapshot(volume: VolumeRecord): Promise<void> {
     const mountPoint = await this.mountedAt(volume);
     // Not frozen (the crash came before the freeze or after the thaw) is the usual case: fsfreeze then says so.
-    if (mountPoint !== null) await this.filesystems.thaw(mountPoint).catch(() => undefined);
+    if (mountPoint !== null) await this.nodeState.thaw(mountPoint).catch(() => undefined);
   }
 
   /**
@@ -66,20 +65,20 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
    */
   private async freeze(mountPoint: string): Promise<void> {
     try {
-      await this.filesystems.freeze(mountPoint);
+      await this.nodeState.freeze(mountPoint);
     } catch (err) {
-      await this.filesystems.thaw(mountPoint).catch(() => {
+      await this.nodeState.thaw(mountPoint).catch(() => {
         throw err;
       });
-      await this.filesystems.freeze(mountPoint);
+      await this.nodeState.freeze(mountPoint);
     }
   }
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
-    const s = await lstat(this.imageOf(volume)).catch(() => null);
+    const s = await this.fs.lstat(this.imageOf(volume)).catch(() => null);
     if (!s) return { abnormal: true, message: 'volume image file is missing from the state directory' };
-    if (!s.isFile()) return { abnormal: true, message: 'volume image path is not a regular file' };
-    if (BigInt(s.size) < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'volume image is smaller than the volume capacity' };
+    if (s.type !== 'file') return { abnormal: true, message: 'volume image path is not a regular file' };
+    if (s.size < BigInt(volume.capacityBytes)) return { abnormal: true, message: 'volume image is smaller than the volume capacity' };
     return { abnormal: false, message: `volume image present (${fsTypeOf(volume)})` };
   }
 
@@ -102,12 +101,9 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
     return this.allocatedUsage(volume);
   }
 
-  /** A mount of the volume's filesystem (a mount whose source is a loop device backed by its image), if any. */
-  private async mountedAt(volume: VolumeRecord): Promise<string | null> {
-    const devices = new Set(await this.loops.backing(this.imageOf(volume)));
-    if (devices.size === 0) return null;
-    const mount = (await this.mounter.list()).find((m) => devices.has(m.source) && m.root === '/');
-    return mount?.mountPoint ?? null;
+  /** The node's mount of the volume's filesystem, if any (read through the contract, src/contract.ts). */
+  private mountedAt(volume: VolumeRecord): Promise<string | null> {
+    return this.nodeState.mountOfImage(this.imageOf(volume));
   }
 }
 

@@ -1,7 +1,7 @@
-import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { FailedPreconditionError, InvalidArgumentError } from '../../errors';
 import type { Logger } from '../../log';
 import { FilesystemDamagedError, OnlineGrowRefusedError } from '../../os/filesystem';
+import type { HostFs } from '../../os/host-fs';
 import type { Capability } from '../../domain/capability';
 import { fsTypeOf } from './controller';
 import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
@@ -29,7 +29,7 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
   if (here === 'none') {
     try {
       staged = await readyToMount(deps, vol, staged, device, log);
-      await mkdir(stagingPath, { recursive: true, mode: 0o750 });
+      await deps.fs.mkdirs(stagingPath, 0o750);
       await deps.mounter.mountDevice(device, stagingPath, fsType);
     } catch (err) {
       await detachLoops(deps, vol.id, log).catch(() => undefined);
@@ -38,7 +38,7 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
       await deps.nodeRecords.put({ ...record, loopDevice: null, ...(offlineResize ? { offlineResize } : {}) });
       throw err;
     }
-    await openFreshRoot(stagingPath);
+    await openFreshRoot(deps.fs, stagingPath);
     // xfs only grows mounted (ext4 grew offline in readyToMount, so this is a no-op for it).
     await deps.filesystems.grow(device, stagingPath, fsType);
     log.info({ volumeId: vol.id, stagingPath, device, fsType }, 'image volume staged');
@@ -61,7 +61,7 @@ async function readyToMount(deps: NodeDeps, vol: VolumeRecord, record: NodeVolum
     await deps.filesystems.check(device, fsType, record.offlineResize === true);
   } catch (err) {
     if (!(err instanceof FilesystemDamagedError)) throw err;
-    throw new FailedPreconditionError(`the filesystem of volume ${vol.id} has errors a check could not repair; run e2fsck on ${deps.backends.get('image')?.stageSource(vol) ?? 'its image'} by hand: ${err.message}`);
+    throw new FailedPreconditionError(`the filesystem of volume ${vol.id} has errors a check could not repair; run e2fsck on ${deps.controllerState.stageSource(vol)} by hand: ${err.message}`);
   }
   if (record.offlineResize === true) log.warn({ volumeId: vol.id, device }, 'repaired the filesystem after an interrupted offline resize');
   let current = record;
@@ -82,11 +82,11 @@ async function readyToMount(deps: NodeDeps, vol: VolumeRecord, record: NodeVolum
  * A filesystem straight from mkfs has a root only root may write; a plain directory volume is 0777 (pods run as
  * any user; with fsGroupPolicy File kubelet narrows it), so a fresh image root gets the same, once.
  */
-async function openFreshRoot(root: string): Promise<void> {
-  const s = await stat(root);
+async function openFreshRoot(fs: HostFs, root: string): Promise<void> {
+  const s = await fs.stat(root);
   if ((s.mode & 0o777) !== 0o755 || s.uid !== 0) return;
-  const names = await readdir(root);
-  if (names.every((n) => n === 'lost+found')) await chmod(root, 0o777);
+  const names = await fs.readdir(root);
+  if (names.every((n) => n === 'lost+found')) await fs.chmod(root, 0o777);
 }
 
 /**
@@ -128,7 +128,7 @@ export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<
       if ((await mountStateAt(deps, record.stagingPath, vol.id)) !== 'none') continue;
       // The same checks as NodeStage: a crash may have stopped an offline resize half-way.
       await readyToMount(deps, vol, record, record.loopDevice, log);
-      await mkdir(record.stagingPath, { recursive: true, mode: 0o750 });
+      await deps.fs.mkdirs(record.stagingPath, 0o750);
       await deps.mounter.mountDevice(record.loopDevice, record.stagingPath, fsTypeOf(vol));
       remounted++;
     } catch (err) {

@@ -1,7 +1,7 @@
 import { InternalError, ResourceExhaustedError } from '../../errors';
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import type { TreeCopier } from '../../os/copy';
 import type { StatFs } from '../../os/fs-stats';
+import type { HostFs } from '../../os/host-fs';
 import type { ProjectQuotas, QuotaSupport } from '../../os/project-quota';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
 import type { StateLayout } from '../../volumes/layout';
@@ -21,6 +21,7 @@ export class QuotaBackend implements VolumeBackend {
 
   constructor(
     private readonly layout: StateLayout,
+    private readonly fs: HostFs,
     private readonly statFs: StatFs,
     private readonly copier: TreeCopier,
     private readonly quotas: ProjectQuotas,
@@ -45,8 +46,8 @@ export class QuotaBackend implements VolumeBackend {
 
   async create(volume: VolumeRecord): Promise<void> {
     const dir = this.layout.volumeDataDir(volume.id);
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o777);
+    await this.fs.mkdirs(dir);
+    await this.fs.chmod(dir, 0o777);
     const mountPoint = this.mountPoint();
     // The limit before the project: there is never a moment when the directory counts against no limit.
     await this.quotas.setLimit(mountPoint, projectIdOf(volume), BigInt(volume.capacityBytes));
@@ -54,7 +55,7 @@ export class QuotaBackend implements VolumeBackend {
   }
 
   async remove(volume: VolumeRecord): Promise<void> {
-    await rm(this.layout.volumeDataDir(volume.id), { recursive: true, force: true });
+    await this.fs.removeTree(this.layout.volumeDataDir(volume.id));
     if (volume.projectId && this.support.supported) await this.quotas.setLimit(this.support.mountPoint, volume.projectId, 0n);
     this.projectIds.release(volume.projectId);
   }
@@ -73,9 +74,9 @@ export class QuotaBackend implements VolumeBackend {
   }
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
-    const s = await stat(this.layout.volumeDataDir(volume.id)).catch(() => null);
+    const s = await this.fs.stat(this.layout.volumeDataDir(volume.id)).catch(() => null);
     if (!s) return { abnormal: true, message: 'volume directory is missing from the state directory' };
-    if (!s.isDirectory()) return { abnormal: true, message: 'volume path exists but is not a directory' };
+    if (s.type !== 'directory') return { abnormal: true, message: 'volume path exists but is not a directory' };
     if (!this.support.supported) return { abnormal: true, message: `the volume's quota is not enforced: ${this.support.reason}` };
     return { abnormal: false, message: 'volume directory present under its project quota' };
   }

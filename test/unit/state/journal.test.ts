@@ -1,31 +1,31 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DirSyncer } from '../../../src/state/dir-sync';
-import { encodeEntry, decodeSegment } from '../../../src/state/journal';
+import { open } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DirSyncer, fsyncPath } from '../../../src/state/dir-sync';
+import { encodeEntry, decodeSegment, type OpenSegment } from '../../../src/state/journal';
 import { RecordStore } from '../../../src/state/record-store';
 import { makeTempDir, removeDir, silentLogger } from '../../helpers/fakes';
 import { parseItem, type Item } from '../../helpers/state-items';
 
-// Count fdatasyncs (every FileHandle the journal opens for appending is wrapped) and fsyncs (fsyncPath opens 'r').
-const datasyncs = vi.hoisted(() => ({ count: 0 }));
-const fsynced = vi.hoisted(() => [] as string[]);
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const open: typeof real.open = async (...args) => {
-    const handle = await real.open(...args);
-    if (args[1] === 'r') fsynced.push(String(args[0]));
-    if (args[1] === 'a') {
-      const datasync = handle.datasync.bind(handle);
-      handle.datasync = async () => {
-        datasyncs.count++;
-        return datasync();
-      };
-    }
-    return handle;
+// Counted at the store's seams, not by mocking node:fs: fdatasyncs of the segments the journal opens for appending
+// (JournalOptions.openSegment), and fsyncs of record files and directories (DirSyncer's fsync).
+const datasyncs = { count: 0 };
+const fsynced: string[] = [];
+const countingOpenSegment: OpenSegment = async (file) => {
+  const handle = await open(file, 'a', 0o600);
+  const datasync = handle.datasync.bind(handle);
+  handle.datasync = async () => {
+    datasyncs.count++;
+    return datasync();
   };
-  return { ...real, open, default: { ...real, open } };
-});
+  return handle;
+};
+/** Only fsyncs that happened count (a record file removed since fails with ENOENT and is skipped by the store). */
+const countingFsync = async (p: string): Promise<void> => {
+  await fsyncPath(p);
+  fsynced.push(p);
+};
 
 
 let dir: string;
@@ -35,7 +35,11 @@ const log = silentLogger();
 
 /** A store that checkpoints only when asked. */
 function newStore(): RecordStore<Item> {
-  return new RecordStore<Item>(recordsDir, path.join(dir, 'quarantine'), parseItem, new DirSyncer(), { checkpointEntries: 1_000_000, checkpointIdleMs: 3_600_000 });
+  return new RecordStore<Item>(recordsDir, path.join(dir, 'quarantine'), parseItem, new DirSyncer(countingFsync), {
+    checkpointEntries: 1_000_000,
+    checkpointIdleMs: 3_600_000,
+    openSegment: countingOpenSegment,
+  });
 }
 
 /** Record files (not directories) fsynced so far, by name. */
