@@ -17,7 +17,11 @@ export function topMountAt(mounts: readonly MountEntry[], path: string): MountEn
  * unstage never unmount something that is not ours.
  */
 export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
-  const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => entry.root.endsWith(suffix));
+  // A bind whose source directory was removed keeps showing it, with "//deleted" appended to the root in mountinfo
+  // (fs/d_path.c, dentry_path). It is still this volume's mount: NodeGetVolumeStats must answer its abnormal
+  // condition (kubelet drops a failed call) and unpublish/unstage must still unmount it.
+  const root = entry.root.replace(/\/\/deleted$/, '');
+  const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
   const loop = /^\/(loop\d+)$/.exec(entry.root);
   // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.
