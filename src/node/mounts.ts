@@ -17,14 +17,33 @@ export function topMountAt(mounts: readonly MountEntry[], path: string): MountEn
  * unstage never unmount something that is not ours.
  */
 export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
-  const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => entry.root.endsWith(suffix));
+  // A bind whose source directory was removed keeps showing it, with "//deleted" appended to the root in mountinfo
+  // (fs/d_path.c, dentry_path). It is still this volume's mount: NodeGetVolumeStats must answer its abnormal
+  // condition (kubelet drops a failed call) and unpublish/unstage must still unmount it.
+  const root = entry.root.replace(/\/\/deleted$/, '');
+  const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
   const loop = /^\/(loop\d+)$/.exec(entry.root);
   // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.
   const fsOnLoop = entry.root === '/' && /^\/dev\/loop\d+$/.test(entry.source) ? entry.source : null;
   const device = loop ? `/dev/${loop[1]}` : fsOnLoop;
   if (device === null) return false;
-  return (await deps.loops.backing(blockImage(deps, volumeId))).includes(device);
+  if ((await deps.loops.backing(blockImage(deps, volumeId))).includes(device)) return true;
+  return loop !== null && detachedUnderVolume(deps, volumeId, device);
+}
+
+/**
+ * A block volume's loop device detached under its binds (losetup -d while no one holds it open) leaves the binds of
+ * its node in place. They are still this volume's when its node record names that device and nothing backs the
+ * device now: once another file backs it, the name belongs to someone else (the kernel reuses free names), so the
+ * record alone never decides. NodeGetVolumeStats must answer the LoopDeviceDetached condition (kubelet drops a
+ * failed call), and unpublish/unstage must still remove the binds.
+ */
+async function detachedUnderVolume(deps: NodeDeps, volumeId: string, device: string): Promise<boolean> {
+  const record = deps.nodeRecords.get(volumeId);
+  const named = [record?.loopDevice, ...Object.values(record?.targets ?? {}).map((t) => t.loopDevice)];
+  if (!named.includes(device)) return false;
+  return !(await deps.loops.list()).some((l) => l.device === device);
 }
 
 export type MountState = 'none' | 'ours' | 'foreign';

@@ -57,6 +57,7 @@ export function nodeHandlers(ctx: AdapterContext, deps: NodeDeps): NodeHandlers 
     NodeGetVolumeStats: unary(ctx, 'NodeGetVolumeStats', async (req): Promise<NodeGetVolumeStatsResponse> => {
       const { volumeId, volumePath } = parseVolumeAndPath(req.volume_id, req.volume_path);
       const { usage, condition } = await volumeStats(deps, volumeId, volumePath);
+      if (usage === null) return { usage: [], volume_condition: condition };
       return {
         usage: [
           { unit: 'BYTES', total: usage.totalBytes.toString(), used: usage.usedBytes.toString(), available: usage.availableBytes.toString() },

@@ -18,6 +18,9 @@ interface ServicePort {
   port: number;
   targetPort: string;
 }
+type PodMonitor = K8sObject & {
+  spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string; interval: string }[] };
+};
 type Service = K8sObject & { spec: { clusterIP?: string; selector: Record<string, string>; ports: ServicePort[] } };
 
 const renderings: [string, () => K8sObject[]][] = [
@@ -86,9 +89,31 @@ describe.skipIf(!haveTools)(`chart metrics values${NEEDS_TOOLS}`, () => {
     expect(sm.spec.endpoints.map((e) => e.port)).toEqual(one<Service>(objects, 'Service').spec.ports.map((p) => p.name));
   });
 
+  it('a PodMonitor only when asked, selecting the driver pod and scraping each metrics port it declares, in both forms', () => {
+    expect(ofKind(helmTemplate(), 'PodMonitor')).toEqual([]);
+    expect(ofKind(helmTemplate({ 'metrics.serviceMonitor.enabled': 'true' }), 'PodMonitor')).toEqual([]);
+    for (const form of ['single-node', 'distributed']) {
+      const objects = helmTemplate({ form, 'metrics.podMonitor.enabled': 'true', 'metrics.podMonitor.labels.release': 'prom', 'metrics.podMonitor.interval': '15s' });
+      expect(ofKind(objects, 'ServiceMonitor'), form).toEqual([]);
+      const pm = one<PodMonitor>(objects, 'PodMonitor');
+      expect(pm.metadata.labels?.['release'], form).toBe('prom');
+      const labels = workload(objects).spec.template.metadata.labels;
+      for (const [k, v] of Object.entries(pm.spec.selector.matchLabels)) expect(labels[k], `${form} ${k}`).toBe(v);
+      const declared = workload(objects).spec.template.spec.containers.flatMap((c) => c.ports ?? []).filter((p) => p.name?.startsWith('metrics'));
+      expect(pm.spec.podMetricsEndpoints.map((e) => [e.port, e.path, e.interval]).sort(), form).toEqual(declared.map((p) => [p.name, '/metrics', '15s']).sort());
+    }
+  });
+
+  it('metrics.enabled=false leaves out the ServiceMonitor and the PodMonitor even when they are asked for', () => {
+    const objects = helmTemplate({ 'metrics.enabled': 'false', 'metrics.serviceMonitor.enabled': 'true', 'metrics.podMonitor.enabled': 'true' });
+    expect(ofKind(objects, 'ServiceMonitor')).toEqual([]);
+    expect(ofKind(objects, 'PodMonitor')).toEqual([]);
+  });
+
   it('the schema refuses a port the sidecars could not follow, and an unknown metrics key', () => {
     expect(helm(['lint', '--strict', path.join(ROOT, 'deploy', 'helm', 'hostpath-csi'), '--set', 'metrics.port=65534']).status).not.toBe(0);
     expect(helm(['lint', '--strict', path.join(ROOT, 'deploy', 'helm', 'hostpath-csi'), '--set', 'metrics.bogus=1']).status).not.toBe(0);
+    expect(helm(['lint', '--strict', path.join(ROOT, 'deploy', 'helm', 'hostpath-csi'), '--set', 'metrics.podMonitor.interval=soon']).status).not.toBe(0);
   });
 });
 

@@ -214,6 +214,8 @@ ctr() {
 # (the disk is shared and its free space is not ours to police), image GC off. nodeStatusUpdateFrequency 1s: kubelet
 # mounts a volume only after its node status reports it in use, and the attach-detach controller detaches only after
 # it no longer does; with the default 10s each pod start and stop with a PVC waits up to 10s for that.
+# CSIVolumeHealth (alpha, off by default): kubelet reads volume_condition from NodeGetVolumeStats and reports an
+# abnormal one as a VolumeConditionAbnormal Event on the pod and kubelet_volume_stats_health_status_abnormal (case 14).
 start_kubelet() {
   mkdir -p "$E2E_KUBELET_DIR/pki" "$E2E_ROOT/pod-logs" "$E2E_ROOT/volume-plugins"
   cat > "$E2E_ROOT/kubelet-config.yaml" <<EOF
@@ -244,6 +246,7 @@ syncFrequency: 5s
 nodeStatusUpdateFrequency: 1s
 fileCheckFrequency: 5s
 volumeStatsAggPeriod: 5s
+featureGates: {CSIVolumeHealth: true}
 EOF
   start_process kubelet "$E2E_BIN/kubelet" --config "$E2E_ROOT/kubelet-config.yaml" \
     --kubeconfig "$E2E_PKI/kubelet.kubeconfig" --root-dir "$E2E_KUBELET_DIR" --cert-dir "$E2E_KUBELET_DIR/pki" \

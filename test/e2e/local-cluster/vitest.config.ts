@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Files in name order: the cases that use the single-node form (01-09) share one deployment (pods, unless
- * E2E_DEPLOYMENT=processes); 10 switches forms as host processes; 11-13 install the node plugin as pods themselves.
+ * E2E_DEPLOYMENT=processes); 10 switches forms as host processes; 11-14 install the node plugin as pods themselves.
  */
 class ByName extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

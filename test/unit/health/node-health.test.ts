@@ -119,6 +119,43 @@ describe('NodeGetVolumeHealth', () => {
     expect((await health(v.id)).volume_health!.health_statuses!.map((s) => s.reason)).toEqual(['VolumeDirectoryMissing']);
   });
 
+  it('still knows its mounts once the directory under them is removed, as the kernel shows them (root + "//deleted")', async () => {
+    const v = await published();
+    await rm(d.layout.volumeDataDir(v.id), { recursive: true });
+    // fs/d_path.c dentry_path(): mountinfo shows an unlinked bind source's root with "//deleted" appended.
+    for (const e of d.mounter.entries) if (e.mountPoint === v.staging || e.mountPoint === v.target) e.root += '//deleted';
+    // kubelet (CSIVolumeHealth) reads volume_condition only from a successful NodeGetVolumeStats: NOT_FOUND here
+    // would hide the finding from it, and the Pod would get no VolumeConditionAbnormal Event.
+    const stats = await invoke(d.node.NodeGetVolumeStats, volumeStatsRequest(v.id, v.target));
+    expect(stats.usage).toEqual([]);
+    expect(stats.volume_condition!.abnormal).toBe(true);
+    expect(stats.volume_condition!.message).toMatch(/^volume directory .* is missing/);
+    await invoke(d.node.NodeUnpublishVolume, { volume_id: v.id, target_path: v.target });
+    await invoke(d.node.NodeUnstageVolume, { volume_id: v.id, staging_target_path: v.staging });
+    expect(d.mounter.entries.filter((e) => e.mountPoint === v.staging || e.mountPoint === v.target)).toEqual([]);
+  });
+
+  it('still knows a block target whose loop device was detached under it (losetup -d): stats answer the condition, unpublish and unstage go through', async () => {
+    const v = await published({}, true);
+    const [device] = await d.loops.backingWritable(blockImage(d.nodeDeps, v.id));
+    await d.loops.detach(device!);
+    const stats = await invoke(d.node.NodeGetVolumeStats, volumeStatsRequest(v.id, v.target));
+    expect(stats.volume_condition!.abnormal).toBe(true);
+    expect(stats.volume_condition!.message).toMatch(/^no loop device backs the volume's image .* any more/);
+    await invoke(d.node.NodeUnpublishVolume, { volume_id: v.id, target_path: v.target });
+    await invoke(d.node.NodeUnstageVolume, { volume_id: v.id, staging_target_path: v.staging });
+    expect(d.mounter.entries.filter((e) => e.mountPoint === v.staging || e.mountPoint === v.target)).toEqual([]);
+  });
+
+  it('a block target whose loop device now backs another file is not the volume\'s: NOT_FOUND', async () => {
+    const v = await published({}, true);
+    const [device] = await d.loops.backingWritable(blockImage(d.nodeDeps, v.id));
+    await d.loops.detach(device!);
+    // The kernel hands a free loop name to whoever attaches next (the fake never reuses one: set it by hand).
+    d.loops.attached.set(device!, { device: device!, file: path.join(d.dir, 'other.img'), readOnly: false });
+    await expectCode(invoke(d.node.NodeGetVolumeStats, volumeStatsRequest(v.id, v.target)), status.NOT_FOUND);
+  });
+
   it('gives a v1.12 kubelet the same finding as the abnormal volume_condition of NodeGetVolumeStats', async () => {
     const v = await published();
     await d.mounter.unmount(v.staging);

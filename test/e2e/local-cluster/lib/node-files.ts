@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { cluster } from './cluster';
 
@@ -32,4 +32,10 @@ export async function nodeReaddir(dir: string): Promise<string[]> {
 export async function nodeSha256(file: string): Promise<string> {
   if (!cluster.nodeExec.length) return createHash('sha256').update(await readFile(file)).digest('hex');
   return (await onNode('sha256sum < "$1"', file)).split(' ')[0]!;
+}
+
+/** Removes a file or directory tree on the node (a case breaking a volume on purpose). */
+export async function nodeRemove(target: string): Promise<void> {
+  if (!cluster.nodeExec.length) return rm(target, { recursive: true, force: true });
+  await onNode('rm -rf -- "$1"', target);
 }
