@@ -7,6 +7,7 @@ import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type Con
 import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
 import { quarantinedError } from '../state/record-store';
 import { requirementAllowsNode } from './topology';
+import { parseRootOwnership } from '../domain/ownership';
 import type { CreateVolumeCommand } from '../domain/commands';
 
 export type { CreateVolumeCommand } from '../domain/commands';
@@ -112,6 +113,7 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
     }
     const { kind, fsType } = chooseKind(cmd, accessType, source);
+    parseRootOwnership(cmd.parameters, kind);
     const chosen = source ? capacityForSource(deps, cmd.range, source) : chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
     const capacity = fitMinimum(chosen, cmd.range, fsType);
     if (!requirementAllowsNode(cmd.topology, deps.config.nodeId)) {

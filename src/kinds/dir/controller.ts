@@ -5,6 +5,7 @@ import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/
 import type { StateLayout } from '../../volumes/layout';
 import type { VolumeRecord } from '../../volumes/model';
 import { dirUsage } from '../../volumes/usage';
+import { applyRootOwnership } from '../root-ownership';
 
 /**
  * A volume is a plain directory. Nothing enforces its size: capacity is what was asked for, usage is what a walk of
@@ -41,9 +42,9 @@ export class DirBackend implements VolumeBackend {
   async create(volume: VolumeRecord): Promise<void> {
     const dir = this.layout.volumeDataDir(volume.id);
     await this.fs.mkdirs(dir);
-    // Pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The state directory
-    // above is 0700, so host users cannot reach this directory except through a mount.
-    await this.fs.chmod(dir, 0o777);
+    // By default 0777: pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The
+    // state directory above is 0700, so host users cannot reach this directory except through a mount.
+    await applyRootOwnership(this.fs, dir, volume);
   }
 
   async remove(volume: VolumeRecord): Promise<void> {
