@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { hasHostRoot } from './kind-choice';
 import type { VolumeKind } from './volume-kind';
 
 /**
@@ -22,9 +23,6 @@ export interface RootOwnership {
   uid: number | null;
   gid: number | null;
 }
-
-/** Kinds whose volume root is a directory this driver makes on the host; the others hold a filesystem in an image. */
-const HAS_HOST_ROOT: readonly VolumeKind[] = ['dir', 'quota'];
 
 /** Largest ID accepted: 2^32-2 (2^32-1 is (uid_t)-1, which chown(2) reads as "leave unchanged"). */
 const MAX_ID = 4_294_967_294;
@@ -56,7 +54,7 @@ export function parseRootOwnership(parameters: Readonly<Record<string, string>>,
   const uid = given(parameters, DIR_UID_KEY);
   const gid = given(parameters, DIR_GID_KEY);
   const named = [mode !== null ? DIR_MODE_KEY : '', uid !== null ? DIR_UID_KEY : '', gid !== null ? DIR_GID_KEY : ''].filter((k) => k !== '');
-  if (named.length > 0 && !HAS_HOST_ROOT.includes(kind)) {
+  if (named.length > 0 && !hasHostRoot(kind)) {
     throw new InvalidArgumentError(`parameters ${named.join(', ')} apply to dir and quota volumes only, not to ${kind} volumes`);
   }
   return {

@@ -19,12 +19,27 @@ export function topMountAt(mounts: readonly MountEntry[], path: string): MountEn
 export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
   const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => entry.root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
+  if (await isBindOfRootedDir(deps, entry, volumeId)) return true;
   const loop = /^\/(loop\d+)$/.exec(entry.root);
   // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.
   const fsOnLoop = entry.root === '/' && /^\/dev\/loop\d+$/.test(entry.source) ? entry.source : null;
   const device = loop ? `/dev/${loop[1]}` : fsOnLoop;
   if (device === null) return false;
   return (await deps.loops.backing(blockImage(deps, volumeId))).includes(device);
+}
+
+/**
+ * A dir volume a class put under one of --volume-roots (src/volumes/placement.ts): a bind of its directory shows, as
+ * its root, the directory's path inside its own filesystem, a suffix of the real path the record keeps, on that
+ * filesystem's device. Only mounts not already recognised come here, so the record is read only for those.
+ */
+async function isBindOfRootedDir(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
+  if (!entry.root.startsWith('/') || entry.root === '/') return false;
+  const vol = await deps.controllerState.volumeRecord(volumeId).catch(() => null);
+  const dir = vol?.dataDir;
+  // entry.root starts with '/', so a suffix match ends on a whole path component.
+  if (!dir || !dir.endsWith(entry.root)) return false;
+  return entry.device === (await deps.deviceOf(dir).catch(() => null));
 }
 
 export type MountState = 'none' | 'ours' | 'foreign';
