@@ -1,6 +1,7 @@
 import type { MountEntry } from '../os/mount';
 import { blockImage } from './block';
 import type { NodeDeps } from './node-deps';
+import { isStaticVolumeId } from '../volumes/static';
 
 /** The mount currently visible at `path` (the last one stacked there), if any. */
 export function topMountAt(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
@@ -35,8 +36,7 @@ export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId:
  */
 async function isBindOfRootedDir(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
   if (!entry.root.startsWith('/') || entry.root === '/') return false;
-  const vol = await deps.controllerState.volumeRecord(volumeId).catch(() => null);
-  const dir = vol?.dataDir;
+  const dir = isStaticVolumeId(volumeId) ? deps.nodeRecords.get(volumeId)?.staticDir : (await deps.controllerState.volumeRecord(volumeId).catch(() => null))?.dataDir;
   // entry.root starts with '/', so a suffix match ends on a whole path component.
   if (!dir || !dir.endsWith(entry.root)) return false;
   return entry.device === (await deps.deviceOf(dir).catch(() => null));

@@ -3,7 +3,7 @@ import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
 import { parseCapability } from './capability';
-import { requireField, validateHostPath, validateObjectId } from './fields';
+import { requireField, validateHostPath, validateObjectId, validateStringMap } from './fields';
 import { parseQuantity } from './quantity';
 import { refuseAboveMax } from '../domain/size-range';
 
@@ -19,6 +19,7 @@ export function parseNodeStage(req: NodeStageVolumeRequest__Output, config: Node
     volumeId: validateObjectId('volume_id', req.volume_id),
     stagingPath: validateHostPath('staging_target_path', req.staging_target_path, config.allowedPathRoot),
     capability: parseCapability('volume_capability', req.volume_capability),
+    volumeContext: validateStringMap('volume_context', req.volume_context),
   };
 }
 

@@ -10,6 +10,7 @@ import { requirementAllowsNode } from './topology';
 import { parseRootOwnership } from '../domain/ownership';
 import { parseDirPlacement } from '../domain/dir-layout';
 import { claimDataDir } from './placement';
+import { isStaticVolumeId } from './static';
 import type { CreateVolumeCommand } from '../domain/commands';
 
 export type { CreateVolumeCommand } from '../domain/commands';
@@ -189,6 +190,11 @@ function refuseQuarantinedName(deps: Pick<ControllerDeps, 'catalog'>, name: stri
 }
 
 export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
+  if (isStaticVolumeId(volumeId)) {
+    // An administrator's directory (src/volumes/static.ts): the driver made nothing for it and removes nothing.
+    log.info({ volumeId }, 'static volume: DeleteVolume leaves its directory alone');
+    return;
+  }
   refuseIfQuarantined(deps, volumeId);
   const existing = deps.catalog.getVolume(volumeId);
   // CSI spec, DeleteVolume: a volume that does not exist counts as deleted.

@@ -60,6 +60,8 @@ export interface NodeVolumeRecord {
   offlineResize?: boolean;
   /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
   ephemeral?: { capacityBytes: string } | null;
+  /** Set for a static (pre-provisioned) volume at its first stage: the real path of its directory (src/volumes/static.ts). */
+  staticDir?: string | null;
   targets: Record<string, NodeTarget>;
 }
 
@@ -137,5 +139,6 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
   const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
   const offlineResize = o['offlineResize'] === true;
-  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}) };
+  const staticDir = optDataDir({ dataDir: o['staticDir'] }).dataDir;
+  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}), ...(staticDir ? { staticDir } : {}) };
 }
