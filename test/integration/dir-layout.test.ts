@@ -86,3 +86,60 @@ describe.skipIf(!isRoot)(`dir volume under a --volume-roots entry on another fil
     expect(await codeOf(call(n.NodeGetVolumeStats.bind(n), { volume_id: volumeId, volume_path: targetPath }))).toBe(status.NOT_FOUND);
   });
 });
+
+/** A static volume: an administrator's directory on real mounts, staged, published, unstaged, never deleted. */
+describe.skipIf(!isRoot)(`static volume under a --volume-roots entry${NEEDS_ROOT}`, () => {
+  let root: string;
+  let driver: DriverProcess;
+  let share: string;
+  const id = 'static.media';
+  let stagingPath: string;
+  let targetPath: string;
+
+  beforeAll(async () => {
+    root = await scratch.dir();
+    share = path.join(root, 'exports', 'media');
+    await mkdir(share, { recursive: true });
+    await writeFile(path.join(share, 'song'), 'la');
+    driver = await scratch.start({ root, allowedPathRoot: path.join(root, 'kubelet'), extraArgs: [`--volume-roots=exports=${path.join(root, 'exports')}`] });
+    stagingPath = path.join(root, 'kubelet', 'staging', 'static');
+    targetPath = path.join(root, 'kubelet', 'pods', 'p1', 'mount');
+  });
+
+  afterAll(async () => {
+    expect((await driver.stop()).code).toBe(0);
+  });
+
+  const attrs = () => ({ node: driver.nodeId, root: 'exports', path: 'media' });
+
+  it('is staged and published from the existing directory, twice each without error', async () => {
+    const n = driver.clients.node;
+    const stage = { volume_id: id, staging_target_path: stagingPath, volume_capability: mountCapability('SINGLE_NODE_WRITER'), volume_context: attrs() };
+    await call(n.NodeStageVolume.bind(n), stage);
+    await call(n.NodeStageVolume.bind(n), stage);
+    const publish = { ...stage, target_path: targetPath, readonly: false };
+    await call(n.NodePublishVolume.bind(n), publish);
+    await call(n.NodePublishVolume.bind(n), publish);
+    expect(await readFile(path.join(targetPath, 'song'), 'utf8')).toBe('la');
+    await writeFile(path.join(targetPath, 'new'), 'from the pod');
+    expect(await readFile(path.join(share, 'new'), 'utf8')).toBe('from the pod');
+  });
+
+  it('is refused on another node with FAILED_PRECONDITION', async () => {
+    const n = driver.clients.node;
+    const other = path.join(root, 'kubelet', 'staging', 'other');
+    const req = { volume_id: 'static.other', staging_target_path: other, volume_capability: mountCapability('SINGLE_NODE_WRITER'), volume_context: { ...attrs(), node: 'node-elsewhere' } };
+    expect(await codeOf(call(n.NodeStageVolume.bind(n), req))).toBe(status.FAILED_PRECONDITION);
+    expect(await isMountPoint(other)).toBe(false);
+  });
+
+  it('unpublish and unstage unmount it; DeleteVolume answers OK and the directory and its files stay', async () => {
+    const n = driver.clients.node;
+    await call(n.NodeUnpublishVolume.bind(n), { volume_id: id, target_path: targetPath });
+    await call(n.NodeUnstageVolume.bind(n), { volume_id: id, staging_target_path: stagingPath });
+    expect(await isMountPoint(stagingPath)).toBe(false);
+    const c = driver.clients.controller;
+    await call(c.DeleteVolume.bind(c), { volume_id: id });
+    expect((await readdir(share)).sort()).toEqual(['new', 'song']);
+  });
+});
