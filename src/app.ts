@@ -33,7 +33,7 @@ export class App {
     this.driver = compose(config, systemHost(runCommand), { log });
     const { controller, node } = this.driver;
     this.metrics = createMetrics(config, { controller, node, loops: node ? this.driver.host.loops : null, startupSeconds: () => this.startupSeconds }, log);
-    this.server = new CsiServer(config, { log, gate: this.gate, observer: this.metrics?.metrics }, { controller, node });
+    this.server = new CsiServer(config, { log, gate: this.gate, observer: this.metrics?.metrics }, { controller, node, snapshotMetadata: this.driver.snapshotMetadata });
   }
 
   /** Binds the socket first (Probe answers not-ready meanwhile), then loads and reconciles state, then serves. */

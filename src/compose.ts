@@ -17,6 +17,8 @@ import { LoopsListedOnce, MountsListedOnce } from './os/listed-once';
 import { Trash } from './os/trash';
 import { SnapshotCatalog, type SnapshotDeps } from './snapshots/catalog';
 import { reconcileSnapshots } from './snapshots/reconcile';
+import { snapshotMetadataDeps } from './snapshots/metadata/deps';
+import type { MetadataDeps } from './snapshots/metadata/metadata';
 import { DirSyncer } from './state/dir-sync';
 import { KeyedLocks } from './state/locks';
 import { RecordStore } from './state/record-store';
@@ -49,6 +51,8 @@ export interface Driver {
   readonly backends: ReadonlyMap<VolumeKind, VolumeBackend>;
   readonly controller: SnapshotDeps | null;
   readonly node: NodeDeps | null;
+  /** Null unless --snapshot-metadata serves the SnapshotMetadata service (controller only). */
+  readonly snapshotMetadata: MetadataDeps | null;
 }
 
 export function compose(config: Config, host: Host, options: ComposeOptions): Driver {
@@ -101,7 +105,8 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
           nodeRecords: new RecordStore(layout.nodeRecordsDir, layout.quarantineDir, parseNodeVolumeRecord, syncer, undefined, storeReserve),
         }
       : null;
-  return { config, host, layout, reserve, quota, backends, controller, node };
+  const snapshotMetadata = snapshotMetadataDeps(config, controller, host);
+  return { config, host, layout, reserve, quota, backends, controller, node, snapshotMetadata };
 }
 
 /**

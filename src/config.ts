@@ -51,6 +51,8 @@ export interface Config {
    * v1.12 sidecars and kubelets read, '1.13' the v1.13 health RPCs. Each version's clients reject the other's values.
    */
   readonly csiHealthApi: CsiHealthApi;
+  /** The SnapshotMetadata service (src/snapshots/metadata/): off, or served with this BlockMetadataType. */
+  readonly snapshotMetadata: 'off' | 'FIXED_LENGTH' | 'VARIABLE_LENGTH';
 }
 
 export type CsiHealthApi = '1.12' | '1.13';
@@ -89,6 +91,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'default-volume-size', env: 'HOSTPATH_CSI_DEFAULT_VOLUME_SIZE', help: 'capacity of a volume whose request names no size', fallback: () => '1Gi' },
   { name: 'mutable-parameters', env: 'HOSTPATH_CSI_MUTABLE_PARAMETERS', help: 'comma-separated keys ControllerModifyVolume accepts', fallback: () => '' },
   { name: 'csi-health-api', env: 'HOSTPATH_CSI_HEALTH_API', help: 'health capabilities to advertise: 1.12 (VolumeCondition) or 1.13 (volume/storage health RPCs)', fallback: () => '1.12' },
+  { name: 'snapshot-metadata', env: 'HOSTPATH_CSI_SNAPSHOT_METADATA', help: 'serve the SnapshotMetadata service (changed-block tracking): off, fixed-length or variable-length tuples', fallback: () => 'off' },
   { name: 'log-level', env: 'HOSTPATH_CSI_LOG_LEVEL', help: 'trace, debug, info, warn, error', fallback: () => 'info' },
   { name: 'log-format', env: 'HOSTPATH_CSI_LOG_FORMAT', help: 'json or pretty', fallback: () => 'json' },
   { name: 'socket-mode', env: 'HOSTPATH_CSI_SOCKET_MODE', help: 'permissions of the socket file, octal (never world-writable)', fallback: () => '0660' },
@@ -97,6 +100,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'allowed-path-root', env: 'HOSTPATH_CSI_ALLOWED_PATH_ROOT', help: 'target and staging paths must be under this directory (kubelet --root-dir)', fallback: () => '/var/lib/kubelet' },
 ];
 
+const SNAPSHOT_METADATA = { off: 'off', 'fixed-length': 'FIXED_LENGTH', 'variable-length': 'VARIABLE_LENGTH' } as const;
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 const DRIVER_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$/;
 const MAX_SOCKET_PATH = 107;
@@ -171,6 +175,7 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     version,
     metricsAddress: parseListenAddress('metrics-address', raw('metrics-address')),
     csiHealthApi: parseEnum('csi-health-api', raw('csi-health-api'), ['1.12', '1.13'] as const),
+    snapshotMetadata: SNAPSHOT_METADATA[parseEnum('snapshot-metadata', raw('snapshot-metadata'), ['off', 'fixed-length', 'variable-length'] as const)],
   });
 }
 

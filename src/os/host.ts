@@ -1,3 +1,4 @@
+import { SystemBlockMaps, type BlockMaps } from './block-map';
 import { CpTreeCopier, type TreeCopier } from './copy';
 import { systemDeviceOf, type DeviceOf } from './device';
 import type { CommandRunner } from './exec';
@@ -22,6 +23,8 @@ export interface Host {
   readonly projectQuotas: ProjectQuotas;
   /** What the health checks read from the host (src/volumes/health.ts, src/node/health.ts). */
   readonly healthProbe: HealthProbe;
+  /** Data ranges and extent maps of snapshot images (the SnapshotMetadata service). */
+  readonly blockMaps: BlockMaps;
 }
 
 /** The real host, every child process started through `runCommand` (so it carries the driver's mark). */
@@ -36,5 +39,6 @@ export function systemHost(runCommand: CommandRunner): Host {
     filesystems: new SystemFilesystems(runCommand),
     projectQuotas: new XfsQuotaTool(runCommand),
     healthProbe: new SystemHealthProbe(),
+    blockMaps: new SystemBlockMaps(),
   };
 }

@@ -7,7 +7,7 @@ import type { ProtoGrpcType } from '../generated/csi';
 import { packageRoot } from '../package-root';
 
 const PROTO_DIR = path.join(packageRoot(), 'proto');
-const SERVICES = ['Identity', 'Controller', 'Node', 'GroupController'] as const;
+const SERVICES = ['Identity', 'Controller', 'Node', 'GroupController', 'SnapshotMetadata'] as const;
 
 /**
  * The options scripts/codegen.sh generated src/generated/ with: read from the same file, so the types the code is

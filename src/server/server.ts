@@ -9,10 +9,13 @@ import { nodeHandlers } from '../services/node';
 import { loadCsiProto } from './proto';
 import { prepareSocketPath, removeSocket, setSocketMode } from './socket';
 import type { SnapshotDeps } from '../snapshots/catalog';
+import type { MetadataDeps } from '../snapshots/metadata/metadata';
+import { snapshotMetadataHandlers } from '../services/snapshot-metadata';
 
 export interface Services {
   controller: SnapshotDeps | null;
   node: NodeDeps | null;
+  snapshotMetadata?: MetadataDeps | null;
 }
 
 /** A gRPC server on the unix socket with the services this mode serves. */
@@ -33,6 +36,7 @@ export class CsiServer {
       this.server.addService(csi.GroupController.service, groupControllerHandlers(ctx, services.controller));
     }
     if (services.node) this.server.addService(csi.Node.service, nodeHandlers(ctx, services.node));
+    if (services.snapshotMetadata) this.server.addService(csi.SnapshotMetadata.service, snapshotMetadataHandlers(ctx, services.snapshotMetadata));
   }
 
   async listen(): Promise<void> {

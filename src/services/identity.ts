@@ -10,13 +10,15 @@ import { unary, type AdapterContext } from '../grpc/unary';
  * Plugin capabilities describe the whole plugin, not one process: a node-only process still advertises the
  * controller service (csi-sanity and Kubernetes read them from whichever socket they hold).
  */
-export function pluginCapabilities(config: Pick<Config, 'csiHealthApi'>): GetPluginCapabilitiesResponse {
+export function pluginCapabilities(config: Pick<Config, 'csiHealthApi' | 'snapshotMetadata'>): GetPluginCapabilitiesResponse {
   return {
     capabilities: [
       { service: { type: 'CONTROLLER_SERVICE' } },
       { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
       { service: { type: 'GROUP_CONTROLLER_SERVICE' } },
       ...pluginHealthCapabilities(config.csiHealthApi).map((type) => ({ service: { type } })),
+      // Read by the csi-snapshot-metadata sidecar at start-up: it refuses a driver that does not advertise it.
+      ...(config.snapshotMetadata !== 'off' ? [{ service: { type: 'SNAPSHOT_METADATA_SERVICE' as const } }] : []),
       { volume_expansion: { type: 'ONLINE' } },
     ],
   };

@@ -29,6 +29,7 @@ import { Gate, type AdapterContext } from '../../src/grpc/unary';
 import type { Logger } from '../../src/log';
 import type { NodeDeps } from '../../src/node/node-deps';
 import type { TreeCopier } from '../../src/os/copy';
+import { SystemBlockMaps } from '../../src/os/block-map';
 import type { FsStats, StatFs } from '../../src/os/fs-stats';
 import type { LoopDevices, LoopInfo } from '../../src/os/loop';
 import type { BindOptions, MountEntry, Mounter } from '../../src/os/mount';
@@ -260,7 +261,18 @@ export async function startDriver(flags: Readonly<Record<string, string>> = {}):
   const healthProbe = new SystemHealthProbe(path.join(dir, 'sysfs-ext4'));
   const quotas = new FakeProjectQuotas();
   // The real host filesystem over the temp dir: records are real files there, and tests assert on-disk effects.
-  const host: Host = { fs: systemHostFs, statFs: statFs.statFs, deviceOf: async () => STATE_DEVICE, copier, loops, mounter, filesystems, projectQuotas: quotas, healthProbe };
+  const host: Host = {
+    fs: systemHostFs,
+    statFs: statFs.statFs,
+    deviceOf: async () => STATE_DEVICE,
+    copier,
+    loops,
+    mounter,
+    filesystems,
+    projectQuotas: quotas,
+    healthProbe,
+    blockMaps: new SystemBlockMaps(),
+  };
   // The same wiring and start-up as src/app.ts; only the host is fake, and records skip the space reserve.
   const driver = compose(config, host, { log, now: () => new Date('2025-01-01T00:00:00.000Z'), newId: sequentialIds(), spaceReserve: false });
   const { layout, quota } = driver;

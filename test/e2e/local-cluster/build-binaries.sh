@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the binaries of the local-cluster e2e from the Go module proxy at pinned versions, into .tools/e2e/bin:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl   (k8s/go.mod, a wrapper module)
-#   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter, snapshot-controller  (the sidecars' own modules)
+#   csi-provisioner, csi-attacher, csi-resizer, csi-snapshotter, snapshot-controller, csi-snapshot-metadata
+#   (the sidecars' own modules)
 #   hostpath-csi-registrar, hostpath-csi-livenessprobe  (registrar/, livenessprobe/: stand-ins for
 #   node-driver-registrar and livenessprobe; see versions.sh)
 #   e2e.test, agnhost, ginkgo  (k8s/go.mod: Kubernetes' own e2e binary, the agnhost test image's binary, and the
@@ -80,8 +81,8 @@ build_e2e_tools() {
 # downloaded module instead (its go.sum pins every dependency). A replace that points into the repository
 # (external-snapshotter: `client/v8 => ./client`) names a nested module, which the module zip leaves out: then build
 # in a writable copy whose go.mod takes that nested module from the proxy at the same version (the same tag).
-build_sidecar() { # name module version cmd-dir
-  local name=$1 module=$2 version=$3 cmd=$4
+build_sidecar() { # name module version cmd-dir [nested-module-version]
+  local name=$1 module=$2 version=$3 cmd=$4 nested_version=${5:-$3}
   local ldflags="-s -w -X main.version=$version" stamp dir
   stamp=$(stamp_of "$version" "$ldflags")
   up_to_date "$name" "$stamp" && return
@@ -93,7 +94,7 @@ build_sidecar() { # name module version cmd-dir
     local copy="$root/.tools/e2e/src/${module//\//_}@$version" m
     if [ ! -f "$copy/.complete" ]; then
       rm -rf "$copy" && mkdir -p "$copy" && cp -r "$dir/." "$copy" && chmod -R u+w "$copy"
-      for m in $nested; do (cd "$copy" && go mod edit -replace "$m=$m@$version"); done
+      for m in $nested; do (cd "$copy" && go mod edit -replace "$m=$m@$nested_version"); done
       touch "$copy/.complete"
     fi
     dir=$copy
@@ -124,6 +125,13 @@ copy_snapshot_manifests() { # version
     "$root/.tools/e2e/snapshot-controller/"
 }
 
+# The SnapshotMetadataService CRD (cbt.storage.k8s.io), from the client module the sidecar is built with.
+copy_snapshot_metadata_crd() {
+  local dir
+  dir=$(module_dir "github.com/kubernetes-csi/external-snapshot-metadata/client@$SNAPSHOT_METADATA_CLIENT_VERSION")
+  install -m 0644 "$dir/config/crd/cbt.storage.k8s.io_snapshotmetadataservices.yaml" "$root/.tools/e2e/crds/"
+}
+
 snapshotter_version=$(sidecar_version csi-snapshotter)
 build_kubernetes
 build_e2e_tools
@@ -137,6 +145,11 @@ build_sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8 
   cmd/csi-snapshotter
 build_sidecar snapshot-controller github.com/kubernetes-csi/external-snapshotter/v8 "$snapshotter_version" \
   cmd/snapshot-controller
+# external-snapshot-metadata v0.2.0 requires its client/ module at v0.1.0 (replaced by ./client); the proxy serves
+# client/v0.1.0 but not client/v0.2.0, so the nested module is taken at the version go.mod requires (versions.sh).
+build_sidecar csi-snapshot-metadata github.com/kubernetes-csi/external-snapshot-metadata \
+  "$(sidecar_version csi-snapshot-metadata)" cmd/csi-snapshot-metadata "$SNAPSHOT_METADATA_CLIENT_VERSION"
 build_standin hostpath-csi-registrar registrar
 build_standin hostpath-csi-livenessprobe livenessprobe
 copy_snapshot_manifests "$snapshotter_version"
+copy_snapshot_metadata_crd

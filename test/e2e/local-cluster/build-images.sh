@@ -45,6 +45,7 @@ sidecars=(
   "csi-attacher csi-attacher $(sidecar_version csi-attacher)"
   "csi-resizer csi-resizer $(sidecar_version csi-resizer)"
   "csi-snapshotter csi-snapshotter $(sidecar_version csi-snapshotter)"
+  "csi-snapshot-metadata csi-snapshot-metadata $(sidecar_version csi-snapshot-metadata)"
   "csi-node-driver-registrar hostpath-csi-registrar $(sidecar_version csi-node-driver-registrar)"
   "livenessprobe hostpath-csi-livenessprobe $(sidecar_version livenessprobe)"
   "snapshot-controller snapshot-controller $(sed -n 's#.*image: registry\.k8s\.io/sig-storage/snapshot-controller:##p' \

@@ -14,6 +14,9 @@ K8S_VERSION=v1.36.3
 # snapshot-controller:v8.5.0 (upstream's file lags its tag): build-images.sh tags the v8.6.0 build so, so that
 # Deployment applies unmodified.
 RESIZER_BUILD_VERSION=v2.2.0
+# external-snapshot-metadata (the csi-snapshot-metadata sidecar, pinned in deploy/) keeps its API types in a nested
+# client/ module that its go.mod requires at v0.1.0; the proxy serves client v0.1.0 only.
+SNAPSHOT_METADATA_CLIENT_VERSION=v0.1.0
 
 # sidecar_version IMAGE-NAME: the tag deploy/kubernetes pins for registry.k8s.io/sig-storage/IMAGE-NAME. Fails if
 # the overlays disagree, so the e2e never silently tests a version the manifests do not ship.

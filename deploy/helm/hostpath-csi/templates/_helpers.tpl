@@ -165,6 +165,11 @@ ports:
     # ControllerPublish/Unpublish (--enable-attach).
     - name: HOSTPATH_CSI_ENABLE_ATTACH
       value: {{ include "hostpath-csi.attach" . | eq "true" | quote }}
+    {{- if include "hostpath-csi.snapshotMetadata" . }}
+    # --snapshot-metadata: the SnapshotMetadata service for the csi-snapshot-metadata sidecar.
+    - name: HOSTPATH_CSI_SNAPSHOT_METADATA
+      value: {{ .Values.snapshotMetadata.format }}
+    {{- end }}
   securityContext:
     # Bind mounts into kubelet's directories and loop devices need a privileged container.
     privileged: true
@@ -276,6 +281,11 @@ ports:
   hostPath:
     path: /dev
     type: Directory
+{{- if include "hostpath-csi.snapshotMetadata" . }}
+- name: snapshot-metadata-tls
+  secret:
+    secretName: {{ include "hostpath-csi.snapshotMetadataSecret" . }}
+{{- end }}
 {{- end -}}
 
 
