@@ -62,7 +62,7 @@ export function compose(config: Config, host: Host, options: ComposeOptions): Dr
   const reserve = new SpaceReserve(layout.spaceReserveFile(config.mode), log);
   const storeReserve = options.spaceReserve === false ? null : reserve;
   const locks = new KeyedLocks();
-  const { slices, quota } = buildKinds(layout, host);
+  const { slices, quota } = buildKinds(layout, host, config.volumeRoots);
   const backends = new Map<VolumeKind, VolumeBackend>([...slices].map(([kind, slice]) => [kind, slice.controller]));
   const nodeKinds = new Map<VolumeKind, NodeKindHalf>([...slices].map(([kind, slice]) => [kind, slice.node]));
   const healthChecks = new Map<VolumeKind, KindHealthChecks>([...slices].map(([kind, slice]) => [kind, slice.health]));

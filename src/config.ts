@@ -38,6 +38,11 @@ export interface Config {
    * other path is refused before the driver touches it.
    */
   readonly allowedPathRoot: string;
+  /**
+   * Directories outside the state directory where a StorageClass may put its dir volumes (parameter `root` names
+   * one by key, never by path): key -> absolute path. Per node; empty by default.
+   */
+  readonly volumeRoots: ReadonlyMap<string, string>;
   readonly version: string;
   /** Where the Prometheus metrics server listens (src/metrics/); null: no metrics server. */
   readonly metricsAddress: ListenAddress | null;
@@ -91,6 +96,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'log-format', env: 'HOSTPATH_CSI_LOG_FORMAT', help: 'json or pretty', fallback: () => 'json' },
   { name: 'socket-mode', env: 'HOSTPATH_CSI_SOCKET_MODE', help: 'permissions of the socket file, octal (never world-writable)', fallback: () => '0660' },
   { name: 'metrics-address', env: 'HOSTPATH_CSI_METRICS_ADDRESS', help: 'host:port of the Prometheus metrics server, e.g. 127.0.0.1:9810 (empty: off)', fallback: () => '' },
+  { name: 'volume-roots', env: 'HOSTPATH_CSI_VOLUME_ROOTS', help: 'key=/abs/path,... directories a StorageClass may put dir volumes in (parameter root=key)', fallback: () => '' },
   { name: 'allowed-path-root', env: 'HOSTPATH_CSI_ALLOWED_PATH_ROOT', help: 'target and staging paths must be under this directory (kubelet --root-dir)', fallback: () => '/var/lib/kubelet' },
 ];
 
@@ -165,6 +171,7 @@ function buildConfig(raw: (name: string) => string, version: string): Config {
     logFormat: parseEnum('log-format', raw('log-format'), ['json', 'pretty'] as const),
     socketMode: parseSocketMode(raw('socket-mode')),
     allowedPathRoot: parseAllowedPathRoot(raw('allowed-path-root')),
+    volumeRoots: parseVolumeRoots(raw('volume-roots')),
     version,
     metricsAddress: parseListenAddress('metrics-address', raw('metrics-address')),
     csiHealthApi: parseEnum('csi-health-api', raw('csi-health-api'), ['1.12', '1.13'] as const),
@@ -216,6 +223,24 @@ function parseAllowedPathRoot(dir: string): string {
     throw new ConfigError(`--allowed-path-root ${JSON.stringify(dir)}: must be an absolute path without '..'`);
   }
   return path.normalize(dir).replace(/(.)\/+$/, '$1');
+}
+
+const ROOT_KEY = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** `key=/abs/path,...`: keys are DNS labels (a class names one), paths absolute without `..`, each used once. */
+function parseVolumeRoots(text: string): ReadonlyMap<string, string> {
+  const roots = new Map<string, string>();
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq);
+    const dir = item.slice(eq + 1);
+    if (eq < 0 || !ROOT_KEY.test(key) || !path.isAbsolute(dir) || dir.includes('\0') || dir.split('/').includes('..') || path.normalize(dir) === '/') {
+      throw new ConfigError(`--volume-roots ${JSON.stringify(item)}: must be key=/absolute/path (key: lower-case letters, digits, '-'; path not / and without '..')`);
+    }
+    if (roots.has(key)) throw new ConfigError(`--volume-roots: key ${key} is given twice`);
+    roots.set(key, path.normalize(dir).replace(/\/+$/, ''));
+  }
+  return roots;
 }
 
 function parseEnum<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

@@ -15,8 +15,9 @@ export type Row = Record<string, string | number | boolean | null | string[]>;
  * Bytes a volume's data takes on disk: an image's allocated blocks, a directory's walked total (that can take a while
  * on a volume with many files; --no-usage skips it). Null when the data is gone.
  */
-async function usageOf(layout: StateLayout, id: string, kind: string): Promise<string | null> {
-  const dir = layout.volumeDataDir(id);
+async function usageOf(layout: StateLayout, v: VolumeRecord): Promise<string | null> {
+  const dir = layout.dataDirOf(v);
+  const kind = v.kind;
   const bytes = kind === 'block' || kind === 'image' ? await allocatedBytes(path.join(dir, BLOCK_IMAGE)) : await treeAllocatedBytes(dir);
   return bytes === null ? null : bytes.toString();
 }
@@ -28,7 +29,7 @@ async function healthOf(layout: StateLayout, v: VolumeRecord): Promise<string> {
   if (v.phase !== 'ready') return '-';
   const checks = KIND_HEALTH.get(v.kind);
   if (!checks) return `CheckFailed: no checks for kind ${v.kind}`;
-  const found = await checks.storage({ probe, statFs: systemStatFs, dataPath: checks.dataPath(layout, v.id) }, v).catch((err: Error) => [{ reason: `CheckFailed: ${err.message}` }]);
+  const found = await checks.storage({ probe, statFs: systemStatFs, dataPath: checks.dataPath(layout, v) }, v).catch((err: Error) => [{ reason: `CheckFailed: ${err.message}` }]);
   return found.length === 0 ? 'ok' : found.map((f) => f.reason).join(', ');
 }
 
@@ -45,7 +46,7 @@ export async function volumeRows(view: StateView, withUsage: boolean): Promise<R
       accessType: v.accessType,
       state: v.phase,
       capacityBytes: v.capacityBytes,
-      usedBytes: withUsage ? await usageOf(layout, v.id, v.kind) : null,
+      usedBytes: withUsage ? await usageOf(layout, v) : null,
       health: await healthOf(layout, v),
       node: v.nodeId,
       stagedAt: node?.stagingPath ?? null,

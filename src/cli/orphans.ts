@@ -60,7 +60,7 @@ async function dataOrphans(view: StateView): Promise<Orphan[]> {
   }
   for (const vol of view.volumes.records.values()) {
     if (vol.phase !== 'ready') continue;
-    const dir = layout.volumeDataDir(vol.id);
+    const dir = layout.dataDirOf(vol);
     const onImage = vol.kind === 'block' || vol.kind === 'image';
     const data = onImage ? path.join(dir, BLOCK_IMAGE) : dir;
     if (!(await exists(data))) out.push({ kind: 'record-without-data', subject: vol.id, path: data, detail: `ready ${vol.kind} volume ${vol.name} has no ${onImage ? 'image' : 'data directory'}` });

@@ -40,6 +40,8 @@ export interface StageCommand {
   volumeId: string;
   stagingPath: string;
   capability: Capability;
+  /** What the PV's volumeAttributes say; read only for static volumes (src/volumes/static.ts). */
+  volumeContext: Record<string, string>;
 }
 
 export interface NodePublishCommand {

@@ -77,3 +77,17 @@ export function chooseKind(
   }
   return { kind, fsType: source.fsType ?? fsType };
 }
+
+/** The filesystem a volume holds of its own (an image's), or null where it has none (directories, raw block). */
+export function ownFilesystem(volume: { kind: VolumeKind; fsType?: ImageFsType | null }): ImageFsType | null {
+  return volume.kind === 'image' ? (volume.fsType ?? DEFAULT_IMAGE_FS) : null;
+}
+
+/** Kinds whose root is a directory the driver makes on the host (ownership parameters apply: src/domain/ownership.ts). */
+export const hasHostRoot = (kind: VolumeKind): boolean => kind === 'dir' || kind === 'quota';
+
+/**
+ * Kinds a class may put under one of --volume-roots (src/domain/dir-layout.ts): plain directories only. A quota needs
+ * the state directory's filesystem (its project quotas); an image or block volume's file stays with the driver.
+ */
+export const mayLiveUnderRoot = (kind: VolumeKind): boolean => kind === 'dir';

@@ -9,13 +9,13 @@ import { BLOCK_IMAGE, type StateLayout } from '../volumes/layout';
 import type { VolumeRecord } from '../volumes/model';
 
 /** Where a directory kind keeps a volume's data (dir, quota). */
-export const directoryPath = (layout: StateLayout, id: string): string => layout.volumeDataDir(id);
+export const directoryPath = (layout: StateLayout, vol: VolumeRecord): string => layout.dataDirOf(vol);
 /** Where an image kind keeps a volume's data (block, image): the sparse image (src/kinds/sparse-image.ts). */
-export const imagePath = (layout: StateLayout, id: string): string => path.join(layout.volumeDataDir(id), BLOCK_IMAGE);
+export const imagePath = (layout: StateLayout, vol: VolumeRecord): string => path.join(layout.volumeDataDir(vol.id), BLOCK_IMAGE);
 
-export async function directoryPresent(ctx: StorageCheckContext): Promise<HealthFinding[]> {
+export async function directoryPresent(ctx: StorageCheckContext, vol?: VolumeRecord): Promise<HealthFinding[]> {
   const info = await ctx.probe.pathInfo(ctx.dataPath);
-  if (!info) return [finding('INACCESSIBLE', 'VolumeDirectoryMissing', `volume directory ${ctx.dataPath} is missing from the state directory`)];
+  if (!info) return [finding('INACCESSIBLE', 'VolumeDirectoryMissing', `volume directory ${ctx.dataPath} is missing${vol?.dataDir ? '' : ' from the state directory'}`)];
   if (info.type !== 'directory') return [finding('INACCESSIBLE', 'VolumeDirectoryMissing', `volume path ${ctx.dataPath} exists but is not a directory`)];
   return [];
 }

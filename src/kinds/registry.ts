@@ -42,12 +42,12 @@ export const KIND_HEALTH: ReadonlyMap<VolumeKind, KindHealthChecks> = new Map<Vo
 ]);
 
 /** Every kind over one host; the quota kind is also returned by type (start-up sets its support, adopts its IDs). */
-export function buildKinds(layout: StateLayout, host: Host): { slices: ReadonlyMap<VolumeKind, KindSlice>; quota: QuotaBackend } {
+export function buildKinds(layout: StateLayout, host: Host, volumeRoots: ReadonlyMap<string, string> = new Map()): { slices: ReadonlyMap<VolumeKind, KindSlice>; quota: QuotaBackend } {
   // What the controller halves may do to the node's loop devices and mounts (src/contract.ts).
   const nodeState = nodeStateOnSharedHost(host);
   const quota = new QuotaBackend(layout, host.fs, host.statFs, host.copier, host.projectQuotas);
   const slices = new Map<VolumeKind, KindSlice>([
-    ['dir', { controller: new DirBackend(layout, host.fs, host.statFs, host.copier), node: directoryNode, health: dirHealth }],
+    ['dir', { controller: new DirBackend(layout, host.fs, host.statFs, host.copier, volumeRoots), node: directoryNode, health: dirHealth }],
     ['block', { controller: new BlockBackend(layout, host.fs, nodeState, host.copier), node: blockNode, health: blockHealth }],
     ['quota', { controller: quota, node: quotaNode, health: quotaHealth }],
     ['image', { controller: new ImageBackend(layout, host.fs, nodeState, host.copier, host.filesystems, host.statFs), node: imageNode, health: imageHealth }],

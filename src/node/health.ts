@@ -53,7 +53,7 @@ export async function nodeVolumeFindings(deps: NodeHealthDeps, volumeId: string,
   const vol = await loadVolume(deps, volumeId);
   const checks = healthChecksFor(deps, vol.kind);
   const [storage, staged, published] = await Promise.all([
-    checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol.id) }, vol),
+    checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol) }, vol),
     record ? stagedFindings(deps, vol, record) : Promise.resolve([]),
     targetFindings(deps, volumeId, targets),
   ]);

@@ -1,6 +1,7 @@
 import type { MountEntry } from '../os/mount';
 import { blockImage } from './block';
 import type { NodeDeps } from './node-deps';
+import { isStaticVolumeId } from '../volumes/static';
 
 /** The mount currently visible at `path` (the last one stacked there), if any. */
 export function topMountAt(mounts: readonly MountEntry[], path: string): MountEntry | undefined {
@@ -23,6 +24,7 @@ export async function isVolumeMount(deps: NodeDeps, entry: MountEntry, volumeId:
   const root = entry.root.replace(/\/\/deleted$/, '');
   const ownRoot = deps.layout.volumeMountRoots(volumeId).some((suffix) => root.endsWith(suffix));
   if (ownRoot) return entry.device === (await deps.deviceOf(deps.layout.volumesDir));
+  if (await isBindOfRootedDir(deps, entry, volumeId)) return true;
   const loop = /^\/(loop\d+)$/.exec(entry.root);
   // An image volume's own filesystem (or a bind of it): mounted from a loop device backed by the volume's image.
   const fsOnLoop = entry.root === '/' && /^\/dev\/loop\d+$/.test(entry.source) ? entry.source : null;
@@ -44,6 +46,19 @@ async function detachedUnderVolume(deps: NodeDeps, volumeId: string, device: str
   const named = [record?.loopDevice, ...Object.values(record?.targets ?? {}).map((t) => t.loopDevice)];
   if (!named.includes(device)) return false;
   return !(await deps.loops.list()).some((l) => l.device === device);
+}
+
+/**
+ * A dir volume a class put under one of --volume-roots (src/volumes/placement.ts): a bind of its directory shows, as
+ * its root, the directory's path inside its own filesystem, a suffix of the real path the record keeps, on that
+ * filesystem's device. Only mounts not already recognised come here, so the record is read only for those.
+ */
+async function isBindOfRootedDir(deps: NodeDeps, entry: MountEntry, volumeId: string): Promise<boolean> {
+  if (!entry.root.startsWith('/') || entry.root === '/') return false;
+  const dir = isStaticVolumeId(volumeId) ? deps.nodeRecords.get(volumeId)?.staticDir : (await deps.controllerState.volumeRecord(volumeId).catch(() => null))?.dataDir;
+  // entry.root starts with '/', so a suffix match ends on a whole path component.
+  if (!dir || !dir.endsWith(entry.root)) return false;
+  return entry.device === (await deps.deviceOf(dir).catch(() => null));
 }
 
 export type MountState = 'none' | 'ours' | 'foreign';

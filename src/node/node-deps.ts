@@ -14,6 +14,7 @@ import type { VolumeBackend } from '../volumes/backend';
 import type { KindHealthChecks } from '../volumes/health-checks';
 import type { StateLayout } from '../volumes/layout';
 import type { NodeKindHalf } from './node-kind';
+import { isStaticVolumeId, stagedStaticVolume } from '../volumes/static';
 import type { NodeVolumeRecord, VolumeKind, VolumeRecord } from '../volumes/model';
 
 export interface NodeDeps {
@@ -59,6 +60,11 @@ export function nodeKindOf(deps: Pick<NodeDeps, 'nodeKinds'>, kind: VolumeKind):
  * the state directory, so it must not trust an in-memory copy.
  */
 export async function loadVolume(deps: NodeDeps, volumeId: string): Promise<VolumeRecord> {
+  if (isStaticVolumeId(volumeId)) {
+    const staged = stagedStaticVolume(deps.nodeRecords.get(volumeId), deps.config.nodeId);
+    if (!staged) throw new NotFoundError(`static volume ${volumeId} is not staged on this node`);
+    return staged;
+  }
   let vol: VolumeRecord | null;
   try {
     vol = await deps.controllerState.volumeRecord(volumeId);

@@ -7,6 +7,7 @@ import { confineToAllowedRoot } from './confine';
 import { mountStateAt, unmountVolumeAt } from './mounts';
 import { loadVolume, nodeKindOf, nodeVolumeLockKey, type NodeDeps } from './node-deps';
 import type { StageCommand } from '../domain/commands';
+import { isStaticVolumeId, parseStaticAttributes, resolveStaticDir, stagedStaticVolume, staticVolumeRecord } from '../volumes/static';
 
 export type { StageCommand } from '../domain/commands';
 
@@ -28,10 +29,14 @@ export function emptyNodeRecord(volumeId: string): NodeVolumeRecord {
  */
 export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger): Promise<void> {
   await deps.locks.with([nodeVolumeLockKey(cmd.volumeId)], `volume ${cmd.volumeId}`, async () => {
-    const vol = await loadVolume(deps, cmd.volumeId);
+    const [vol, record] = isStaticVolumeId(cmd.volumeId) ? await resolveStatic(deps, cmd) : [await loadVolume(deps, cmd.volumeId), deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId)];
     checkAccessType(vol, cmd.capability);
     await confineToAllowedRoot(deps.fs, 'staging_target_path', cmd.stagingPath, deps.config.allowedPathRoot);
-    const record = deps.nodeRecords.get(cmd.volumeId) ?? emptyNodeRecord(cmd.volumeId);
+    // Written before the bind, so a retry after a crash in between knows that bind as this volume's.
+    if (record.staticDir && deps.nodeRecords.get(cmd.volumeId)?.staticDir !== record.staticDir) {
+      await deps.nodeRecords.ensureRoom();
+      await deps.nodeRecords.put(record);
+    }
     // A full state filesystem fails a first stage before any loop device or mount is made (nothing to undo); a
     // repeat of a finished stage writes nothing and still answers OK (kubelet repeats it at every pod start).
     const kind = nodeKindOf(deps, vol.kind);
@@ -40,8 +45,23 @@ export async function stageVolume(deps: NodeDeps, cmd: StageCommand, log: Logger
   });
 }
 
+/**
+ * A static volume (src/volumes/static.ts) has no controller record: its directory comes from the PV's volumeAttributes,
+ * checked here on every stage, and its real path goes into the node record the kind's stage writes.
+ */
+async function resolveStatic(deps: NodeDeps, cmd: StageCommand): Promise<[VolumeRecord, NodeVolumeRecord]> {
+  const attrs = parseStaticAttributes(cmd.volumeId, cmd.volumeContext);
+  const dir = await resolveStaticDir(deps.fs, cmd.volumeId, attrs, deps.config.nodeId, deps.config.volumeRoots);
+  const existing = deps.nodeRecords.get(cmd.volumeId);
+  if (existing?.staticDir && existing.staticDir !== dir) {
+    throw new FailedPreconditionError(`static volume ${cmd.volumeId} is staged from ${existing.staticDir}, not ${dir}`);
+  }
+  return [staticVolumeRecord(cmd.volumeId, dir, deps.config.nodeId), { ...(existing ?? emptyNodeRecord(cmd.volumeId)), staticDir: dir }];
+}
+
 /** The controller's record if it is still there (unstage must work after the volume's record is gone). */
 export async function volumeIfKnown(deps: NodeDeps, volumeId: string): Promise<VolumeRecord | null> {
+  if (isStaticVolumeId(volumeId)) return stagedStaticVolume(deps.nodeRecords.get(volumeId), deps.config.nodeId);
   return deps.controllerState.volumeRecord(volumeId).catch(() => null);
 }
 

@@ -5,7 +5,7 @@
  * using node:fs directly; everything else goes through this interface, and unit tests may plug in a fake
  * (test/helpers/memory-fs.ts).
  */
-import { chmod, lstat, mkdir, open, readdir, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { walkUsage } from './tree-usage';
 
@@ -35,6 +35,8 @@ export interface HostFs {
   /** `mkdir -p`; `mode` applies to the directories it creates (default 0777, less the umask). */
   mkdirs(p: string, mode?: number): Promise<void>;
   chmod(p: string, mode: number): Promise<void>;
+  /** chown(2), following symlinks; null leaves that ID unchanged. */
+  chown(p: string, uid: number | null, gid: number | null): Promise<void>;
   /** `rm -rf`: removes a tree or file; nothing there is not an error. */
   removeTree(p: string): Promise<void>;
   /** rmdir(2): only an empty directory (ENOTEMPTY otherwise). */
@@ -70,6 +72,8 @@ export const systemHostFs: HostFs = {
     await mkdir(p, mode === undefined ? { recursive: true } : { recursive: true, mode });
   },
   chmod: (p, mode) => chmod(p, mode),
+  // -1 is chown(2)'s "leave unchanged".
+  chown: (p, uid, gid) => chown(p, uid ?? -1, gid ?? -1),
   removeTree: (p) => rm(p, { recursive: true, force: true }),
   removeEmptyDir: (p) => rmdir(p),
   unlink: (p) => unlink(p),

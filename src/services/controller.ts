@@ -18,6 +18,7 @@ import { createVolume, deleteVolume, expandVolume, modifyVolume, requireReadyVol
 import type { VolumeRecord } from '../volumes/model';
 import { checkVolumeCapabilities, describeQuarantined, describeVolume, getCapacity, listVolumes, type QuarantinedView, type VolumeView } from '../volumes/queries';
 import { nodeTopology } from '../volumes/topology';
+import { checkStaticNode, isStaticVolumeId, parseStaticAttributes } from '../volumes/static';
 import { controllerHealthCapabilities } from '../health/advertise';
 import { controllerHealthHandlers } from './health';
 import { snapshotHandlers } from './snapshots';
@@ -102,12 +103,16 @@ export function controllerHandlers(ctx: AdapterContext, deps: SnapshotDeps): Con
     }),
     ControllerPublishVolume: unary(ctx, 'ControllerPublishVolume', async (req, log) => {
       requireAttach(deps);
-      await attacher.publish(parseControllerPublish(req), log);
+      const cmd = parseControllerPublish(req);
+      // A static volume has no record to attach; it may only go to the node that holds it (src/volumes/static.ts).
+      if (isStaticVolumeId(cmd.volumeId)) checkStaticNode(cmd.volumeId, parseStaticAttributes(cmd.volumeId, req.volume_context), cmd.nodeId);
+      else await attacher.publish(cmd, log);
       return { publish_context: {} };
     }),
     ControllerUnpublishVolume: unary(ctx, 'ControllerUnpublishVolume', async (req, log) => {
       requireAttach(deps);
-      await attacher.unpublish(validateObjectId('volume_id', req.volume_id), req.node_id, log);
+      const volumeId = validateObjectId('volume_id', req.volume_id);
+      if (!isStaticVolumeId(volumeId)) await attacher.unpublish(volumeId, req.node_id, log);
       return {};
     }),
     ValidateVolumeCapabilities: unary(ctx, 'ValidateVolumeCapabilities', async (req): Promise<ValidateVolumeCapabilitiesResponse> => {

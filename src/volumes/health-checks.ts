@@ -31,7 +31,7 @@ export interface StagedCheckContext {
  */
 export interface KindHealthChecks {
   /** Where the kind keeps a volume's data (what its backend's stageSource names): checked by `storage`. */
-  dataPath(layout: StateLayout, volumeId: string): string;
+  dataPath(layout: StateLayout, volume: VolumeRecord): string;
   /** The controller's view: is the data where the backend keeps it, whole and within its limit. */
   storage(ctx: StorageCheckContext, vol: VolumeRecord): Promise<HealthFinding[]>;
   /** The node's view of a staged volume: the staging mount or loop device its targets depend on. */

@@ -19,7 +19,7 @@ export async function controllerFindings(deps: ControllerHealthDeps, vol: Volume
   const unsupported = backend.unsupportedReason();
   if (unsupported !== null) found.push(finding('DEGRADED', 'KindUnsupported', `this node cannot keep ${vol.kind} volumes as promised: ${unsupported}`));
   const checks = healthChecksFor(deps, vol.kind);
-  found.push(...(await checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol.id) }, vol)));
+  found.push(...(await checks.storage({ probe: deps.healthProbe, statFs: deps.statFs, dataPath: checks.dataPath(deps.layout, vol) }, vol)));
   return found;
 }
 

@@ -34,6 +34,11 @@ export class StateLayout {
     return path.join(this.volumesDir, volumeId);
   }
 
+  /** Where a volume's data is: under a --volume-roots entry if its record says so, else volumes/<id>. */
+  dataDirOf(volume: { readonly id: string; readonly dataDir?: string | null }): string {
+    return volume.dataDir ?? this.volumeDataDir(volume.id);
+  }
+
   /** The image file of a volume kept as one (block, image): the only place that names it. */
   volumeImageFile(volumeId: string): string {
     return path.join(this.volumeDataDir(volumeId), BLOCK_IMAGE);

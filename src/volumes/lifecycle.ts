@@ -7,6 +7,10 @@ import { backendFor, snapshotLockKey, volumeLockKey, volumeNameLockKey, type Con
 import type { ContentSource, ImageFsType, VolumeKind, VolumeRecord } from './model';
 import { quarantinedError } from '../state/record-store';
 import { requirementAllowsNode } from './topology';
+import { parseRootOwnership } from '../domain/ownership';
+import { parseDirPlacement } from '../domain/dir-layout';
+import { claimDataDir } from './placement';
+import { isStaticVolumeId } from './static';
 import type { CreateVolumeCommand } from '../domain/commands';
 
 export type { CreateVolumeCommand } from '../domain/commands';
@@ -32,7 +36,7 @@ function resolveSource(deps: ControllerDeps, source: ContentSource): ResolvedSou
   const vol = deps.catalog.getVolume(source.id);
   if (!vol || vol.phase === 'deleting') throw new NotFoundError(`source volume ${source.id} does not exist`);
   if (vol.phase !== 'ready') throw new AbortedError(`source volume ${source.id} is still being created`);
-  return { dir: deps.layout.volumeDataDir(vol.id), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType, fsType: vol.fsType ?? null };
+  return { dir: deps.layout.dataDirOf(vol), sizeBytes: BigInt(vol.capacityBytes), kind: vol.kind, accessType: vol.accessType, fsType: vol.fsType ?? null };
 }
 
 
@@ -112,6 +116,8 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       throw new InvalidArgumentError(`the source holds a ${source.accessType} volume; it cannot be restored as ${accessType}`);
     }
     const { kind, fsType } = chooseKind(cmd, accessType, source);
+    parseRootOwnership(cmd.parameters, kind);
+    const placement = parseDirPlacement(cmd.parameters, kind, cmd.name, deps.config.volumeRoots);
     const chosen = source ? capacityForSource(deps, cmd.range, source) : chooseCapacity(cmd.range, deps.config.defaultVolumeSize, deps.config.maxVolumeSize);
     const capacity = fitMinimum(chosen, cmd.range, fsType);
     if (!requirementAllowsNode(cmd.topology, deps.config.nodeId)) {
@@ -121,8 +127,10 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
     // another (external-provisioner reschedules on it); GetCapacity reports 0 for such a class here.
     const unsupported = backendFor(deps, kind).unsupportedReason();
     if (unsupported !== null) throw new ResourceExhaustedError(unsupported);
+    const id = deps.newId();
+    const claimed = placement ? await claimDataDir(deps, placement, id) : null;
     const record: VolumeRecord = {
-      id: deps.newId(),
+      id,
       name: cmd.name,
       capacityBytes: capacity.toString(),
       kind,
@@ -134,8 +142,13 @@ export async function createVolume(deps: ControllerDeps, cmd: CreateVolumeComman
       contentSource: cmd.source,
       phase: 'creating',
       createdAt: deps.now().toISOString(),
+      ...(claimed ? { dataDir: claimed.dataDir } : {}),
     };
-    return await materialise(deps, record, source?.dir ?? null, log);
+    try {
+      return await materialise(deps, record, source?.dir ?? null, log);
+    } finally {
+      claimed?.release();
+    }
   } finally {
     release();
   }
@@ -177,6 +190,11 @@ function refuseQuarantinedName(deps: Pick<ControllerDeps, 'catalog'>, name: stri
 }
 
 export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: Logger): Promise<void> {
+  if (isStaticVolumeId(volumeId)) {
+    // An administrator's directory (src/volumes/static.ts): the driver made nothing for it and removes nothing.
+    log.info({ volumeId }, 'static volume: DeleteVolume leaves its directory alone');
+    return;
+  }
   refuseIfQuarantined(deps, volumeId);
   const existing = deps.catalog.getVolume(volumeId);
   // CSI spec, DeleteVolume: a volume that does not exist counts as deleted.

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ACCESS_MODES, type AccessMode, type AccessType } from '../domain/capability';
 import { IMAGE_FS_TYPES, VOLUME_KINDS, type ContentSource, type ImageFsType, type VolumeKind } from '../domain/volume-kind';
 import { bool, decimalSize, obj, oneOf, optStr, str, strMap } from '../state/record-fields';
@@ -29,6 +30,11 @@ export interface VolumeRecord {
   projectId?: number | null;
   /** 'image' volumes: the filesystem inside the image. */
   fsType?: ImageFsType | null;
+  /**
+   * 'dir' volumes a class put under one of --volume-roots (src/domain/dir-layout.ts): the directory's real path,
+   * fixed at create. Absent: the volume lives at volumes/<id> in the state directory (StateLayout.dataDirOf).
+   */
+  dataDir?: string | null;
 }
 
 /** One ControllerPublishVolume that succeeded: volume X is attached to node Y. */
@@ -54,6 +60,8 @@ export interface NodeVolumeRecord {
   offlineResize?: boolean;
   /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
   ephemeral?: { capacityBytes: string } | null;
+  /** Set for a static (pre-provisioned) volume at its first stage: the real path of its directory (src/volumes/static.ts). */
+  staticDir?: string | null;
   targets: Record<string, NodeTarget>;
 }
 
@@ -81,7 +89,16 @@ export function parseVolumeRecord(raw: unknown): VolumeRecord {
     createdAt: str(o, 'createdAt'),
     projectId: optProjectId(o),
     fsType: o['fsType'] === undefined || o['fsType'] === null ? null : oneOf(o, 'fsType', IMAGE_FS_TYPES),
+    ...optDataDir(o),
   };
+}
+
+/** Only a normalised absolute path is ever written; anything else is a damaged record (quarantined at load). */
+function optDataDir(o: Record<string, unknown>): { dataDir?: string } {
+  const v = optStr(o, 'dataDir');
+  if (v === null) return {};
+  if (!path.isAbsolute(v) || path.normalize(v) !== v || v === '/' || v.includes('\0')) throw new Error('field dataDir is not a normalised absolute path');
+  return { dataDir: v };
 }
 
 /** Project IDs are 32-bit on XFS and ext4; 0 means "no project" and is never ours. */
@@ -122,5 +139,6 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
   const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
   const offlineResize = o['offlineResize'] === true;
-  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}) };
+  const staticDir = optDataDir({ dataDir: o['staticDir'] }).dataDir;
+  return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}), ...(staticDir ? { staticDir } : {}) };
 }

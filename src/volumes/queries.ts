@@ -7,6 +7,7 @@ import { backendFor, type ControllerDeps } from './controller-deps';
 import type { VolumeKind, VolumeRecord } from './model';
 import { reservedBytes } from './reservations';
 import type { TopologySegments } from '../domain/topology';
+import { ownFilesystem } from '../domain/kind-choice';
 import { topologyMatchesNode } from './topology';
 
 export interface VolumeView {
@@ -91,6 +92,11 @@ export interface CapabilityVerdict {
 export function checkVolumeCapabilities(volume: VolumeRecord, caps: Capability[], parameters: Record<string, string>): CapabilityVerdict {
   const wrongType = caps.find((c) => c.accessType !== volume.accessType);
   if (wrongType) return { confirmed: false, message: `volume is a ${volume.accessType} volume, not ${wrongType.accessType}` };
+  // An image volume holds one filesystem made at create; a capability naming another cannot be honoured (an empty
+  // fs_type leaves the choice to the plugin, CSI spec MountVolume). Directories have no filesystem of their own.
+  const own = ownFilesystem(volume);
+  const otherFs = own === null ? undefined : caps.find((c) => c.fsType !== '' && c.fsType !== own);
+  if (otherFs) return { confirmed: false, message: `volume holds ${own}, not ${otherFs.fsType}` };
   const differing = Object.keys(parameters).filter((k) => volume.parameters[k] !== parameters[k]);
   if (differing.length > 0) return { confirmed: false, message: `parameters differ from the volume's: ${differing.join(', ')}` };
   return { confirmed: true, message: '' };

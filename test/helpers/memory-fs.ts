@@ -12,6 +12,7 @@ interface Node {
   allocatedBytes: bigint;
   mode: number;
   uid: number;
+  gid?: number;
   /** A symlink's target, as written. */
   target?: string;
 }
@@ -74,6 +75,12 @@ export class MemoryHostFs implements HostFs {
 
   async chmod(p: string, mode: number): Promise<void> {
     this.nodes.get(this.resolve(p, true, 'chmod'))!.mode = mode & 0o7777;
+  }
+
+  async chown(p: string, uid: number | null, gid: number | null): Promise<void> {
+    const node = this.nodes.get(this.resolve(p, true, 'chown'))!;
+    if (uid !== null) node.uid = uid;
+    if (gid !== null) node.gid = gid;
   }
 
   async removeTree(p: string): Promise<void> {

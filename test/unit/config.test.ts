@@ -167,3 +167,22 @@ describe('parseCommand: --metrics-address', () => {
     expect(configError([`--metrics-address=${value}`]).message).toBe(`--metrics-address ${JSON.stringify(value)}: must be host:port, :port or [v6]:port`);
   });
 });
+
+describe('parseCommand: --volume-roots', () => {
+  it('is empty by default', () => {
+    expect([...configOf([]).volumeRoots]).toEqual([]);
+  });
+
+  it('maps each key to its normalised absolute path', () => {
+    const config = configOf(['--volume-roots', 'disk2=/mnt/disk2/, ssd=/srv//ssd'], {});
+    expect([...config.volumeRoots]).toEqual([['disk2', '/mnt/disk2'], ['ssd', '/srv/ssd']]);
+  });
+
+  it.each(['disk2', 'Disk=/mnt/x', 'a=relative', 'a=/mnt/../etc', 'a=/', '=/mnt/x'])('refuses %j', (value) => {
+    expect(configError(['--volume-roots', value]).message).toContain('must be key=/absolute/path');
+  });
+
+  it('refuses a key given twice', () => {
+    expect(configError(['--volume-roots', 'a=/mnt/a,a=/mnt/b']).message).toBe('--volume-roots: key a is given twice');
+  });
+});

@@ -5,6 +5,8 @@ import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/
 import type { StateLayout } from '../../volumes/layout';
 import type { VolumeRecord } from '../../volumes/model';
 import { dirUsage } from '../../volumes/usage';
+import { confineDataDir } from '../../volumes/placement';
+import { applyRootOwnership } from '../root-ownership';
 
 /**
  * A volume is a plain directory. Nothing enforces its size: capacity is what was asked for, usage is what a walk of
@@ -19,10 +21,11 @@ export class DirBackend implements VolumeBackend {
     private readonly fs: HostFs,
     private readonly statFs: StatFs,
     private readonly copier: TreeCopier,
+    private readonly volumeRoots: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   stageSource(volume: VolumeRecord): string {
-    return this.layout.volumeDataDir(volume.id);
+    return this.layout.dataDirOf(volume);
   }
 
   unsupportedReason(): null {
@@ -39,23 +42,24 @@ export class DirBackend implements VolumeBackend {
   }
 
   async create(volume: VolumeRecord): Promise<void> {
-    const dir = this.layout.volumeDataDir(volume.id);
+    const dir = this.layout.dataDirOf(volume);
     await this.fs.mkdirs(dir);
-    // Pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The state directory
-    // above is 0700, so host users cannot reach this directory except through a mount.
-    await this.fs.chmod(dir, 0o777);
+    // By default 0777: pods run as arbitrary users; with fsGroupPolicy File, kubelet narrows ownership itself. The
+    // state directory above is 0700, so host users cannot reach this directory except through a mount.
+    await applyRootOwnership(this.fs, dir, volume);
   }
 
   async remove(volume: VolumeRecord): Promise<void> {
-    await this.fs.removeTree(this.layout.volumeDataDir(volume.id));
+    await confineDataDir({ config: { volumeRoots: this.volumeRoots }, fs: this.fs }, volume);
+    await this.fs.removeTree(this.layout.dataDirOf(volume));
   }
 
   async snapshotTo(volume: VolumeRecord, destDir: string): Promise<void> {
-    await this.copier.copyContents(this.layout.volumeDataDir(volume.id), destDir);
+    await this.copier.copyContents(this.layout.dataDirOf(volume), destDir);
   }
 
   async populateFrom(volume: VolumeRecord, sourceDir: string): Promise<void> {
-    await this.copier.copyContents(sourceDir, this.layout.volumeDataDir(volume.id));
+    await this.copier.copyContents(sourceDir, this.layout.dataDirOf(volume));
   }
 
   async expand(): Promise<void> {
@@ -64,15 +68,15 @@ export class DirBackend implements VolumeBackend {
 
   async condition(volume: VolumeRecord): Promise<VolumeCondition> {
     try {
-      const s = await this.fs.stat(this.layout.volumeDataDir(volume.id));
+      const s = await this.fs.stat(this.layout.dataDirOf(volume));
       if (s.type === 'directory') return { abnormal: false, message: 'volume directory present' };
       return { abnormal: true, message: 'volume path exists but is not a directory' };
     } catch {
-      return { abnormal: true, message: 'volume directory is missing from the state directory' };
+      return { abnormal: true, message: volume.dataDir ? `volume directory ${volume.dataDir} is missing` : 'volume directory is missing from the state directory' };
     }
   }
 
   async usage(volume: VolumeRecord): Promise<VolumeUsage> {
-    return dirUsage(this.fs, this.layout.volumeDataDir(volume.id), BigInt(volume.capacityBytes), this.statFs);
+    return dirUsage(this.fs, this.layout.dataDirOf(volume), BigInt(volume.capacityBytes), this.statFs);
   }
 }

@@ -6,6 +6,7 @@ import type { ProjectQuotas, QuotaSupport } from '../../os/project-quota';
 import type { VolumeBackend, VolumeCondition, VolumeUsage } from '../../volumes/backend';
 import type { StateLayout } from '../../volumes/layout';
 import type { VolumeRecord } from '../../volumes/model';
+import { applyRootOwnership } from '../root-ownership';
 import { ProjectIdAllocator } from './project-ids';
 
 /**
@@ -47,7 +48,7 @@ export class QuotaBackend implements VolumeBackend {
   async create(volume: VolumeRecord): Promise<void> {
     const dir = this.layout.volumeDataDir(volume.id);
     await this.fs.mkdirs(dir);
-    await this.fs.chmod(dir, 0o777);
+    await applyRootOwnership(this.fs, dir, volume);
     const mountPoint = this.mountPoint();
     // The limit before the project: there is never a moment when the directory counts against no limit.
     await this.quotas.setLimit(mountPoint, projectIdOf(volume), BigInt(volume.capacityBytes));

@@ -6,6 +6,7 @@ import {
   blockCap,
   controllerPublishRequest,
   createVolumeId,
+  createVolumeRequest,
   deleteVolumeRequest,
   expectCode,
   getCapacityRequest,
@@ -57,6 +58,31 @@ describe('ValidateVolumeCapabilities', () => {
     const res = await invoke(d.controller.ValidateVolumeCapabilities, { ...validateCapabilitiesRequest(id), parameters: { tier: 'gold' } });
     expect(res.confirmed).toBeUndefined();
     expect(res.message).toMatch(/tier/);
+  });
+
+  const fsCap = (fsType: string) => {
+    const cap = mountCap();
+    return { ...cap, mount: { ...cap.mount!, fs_type: fsType } };
+  };
+  const imageVolume = async () =>
+    (await invoke(d.controller.CreateVolume, createVolumeRequest('pvc-img', { parameters: { sizeLimit: 'image' }, volume_capabilities: [fsCap('ext4')] }))).volume?.volume_id ?? '';
+
+  it('does not confirm another filesystem than the one an image volume holds, and says which', async () => {
+    const res = await invoke(d.controller.ValidateVolumeCapabilities, validateCapabilitiesRequest(await imageVolume(), [fsCap('xfs')]));
+    expect(res.confirmed).toBeUndefined();
+    expect(res.message).toBe('volume holds ext4, not xfs');
+  });
+
+  it('confirms an image volume for its own filesystem and for an empty fs_type', async () => {
+    const id = await imageVolume();
+    const res = await invoke(d.controller.ValidateVolumeCapabilities, validateCapabilitiesRequest(id, [fsCap('ext4'), fsCap('')]));
+    expect(res.confirmed?.volume_capabilities).toHaveLength(2);
+  });
+
+  it('confirms a directory volume whatever fs_type is asked (it has no filesystem of its own)', async () => {
+    const id = await createVolumeId(d, 'pvc-1');
+    const res = await invoke(d.controller.ValidateVolumeCapabilities, validateCapabilitiesRequest(id, [fsCap('xfs')]));
+    expect(res.confirmed).toBeDefined();
   });
 
   it('answers NOT_FOUND for an unknown volume', async () => {
