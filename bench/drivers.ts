@@ -132,7 +132,9 @@ export async function startDriver(spec: DriverSpec, workDir: string, stateDir: s
   const logFd = openSync(path.join(workDir, `${spec.label}.log`), 'a');
   const [file, args] = argvFor(spec, socket, stateDir);
   const started = process.hrtime.bigint();
-  const env = spec.kind === 'reference' ? process.env : { ...process.env, NODE_OPTIONS: imageNodeOptions() };
+  // BENCH_DRIVER_NODE_OPTIONS adds flags to ours only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a scenario.
+  const extra = process.env.BENCH_DRIVER_NODE_OPTIONS ?? '';
+  const env = spec.kind === 'reference' ? process.env : { ...process.env, NODE_OPTIONS: `${imageNodeOptions()} ${extra}`.trim() };
   const proc = spawn(file, args, { stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
   const driver = new RunningDriver(spec, proc, socket, stateDir);
