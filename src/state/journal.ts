@@ -175,24 +175,10 @@ export class Journal {
   /** Resolves once the entry is durable. */
   append(entry: JournalEntry): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.enqueue(entry);
-    return done;
-  }
-
-  /**
-   * Queues an entry without waiting for it to be durable: segments are written and fdatasynced in order, so it is
-   * durable once any later append resolves. For a change nobody is answered about on its own (the intent a later,
-   * awaited change settles), it saves the caller one group-commit wait. A write that fails drops it (the segment is cut
-   * back): that later change, for the same ID, supersedes it, and fails itself if the disk still refuses.
-   */
-  appendUnawaited(entry: JournalEntry): void {
-    this.enqueue(entry);
-  }
-
-  private enqueue(entry: JournalEntry): void {
     this.pending.push(encodeEntry(entry));
     this.touched.add(entry.id);
     this.flushing ??= this.flushLoop();
+    return done;
   }
 
   private async flushLoop(): Promise<void> {

@@ -87,19 +87,12 @@ export class RecordStore<T extends { id: string }> {
   /**
    * Writes the record. `freeing`: this change is part of freeing space (a delete in progress, an unpublish, an
    * unstage) and may spend the space reserve when the filesystem is full; every other change needs room first.
-   * `intent`: a step no caller is answered about, which the caller's next put or delete of the same record settles
-   * (a create's phase `creating`, a delete's phase `deleting`). Its record file is in place before this returns (a
-   * crash of the process leaves it for start-up to finish or undo), but its journal entry is not waited for: it is
-   * fdatasynced with that next change, which alone is acknowledged. One group-commit wait per RPC instead of two.
    */
-  async put(record: T, opts: { freeing?: boolean; intent?: boolean } = {}): Promise<void> {
+  async put(record: T, opts: { freeing?: boolean } = {}): Promise<void> {
     await this.spend(opts.freeing === true, async () => {
       const before = this.records.get(record.id);
-      const versioned = withFormatVersion(record);
-      await replaceFile(this.fileOf(record.id), JSON.stringify(versioned));
-      const entry = { op: 'put', id: record.id, record: versioned } as const;
-      if (opts.intent === true) this.journal.appendUnawaited(entry);
-      else await this.journal.append(entry).catch((err: unknown) => this.undoFile(record.id, before, err));
+      await replaceFile(this.fileOf(record.id), JSON.stringify(withFormatVersion(record)));
+      await this.journal.append({ op: 'put', id: record.id, record: withFormatVersion(record) }).catch((err: unknown) => this.undoFile(record.id, before, err));
       this.records.set(record.id, record);
     });
   }

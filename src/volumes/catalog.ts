@@ -74,8 +74,8 @@ export class VolumeCatalog {
     return id === undefined ? undefined : this.volumes.get(id);
   }
 
-  /** `freeing`, `intent`: see RecordStore.put (a delete in progress may spend the space reserve). */
-  async putVolume(vol: VolumeRecord, opts: { freeing?: boolean; intent?: boolean } = {}): Promise<void> {
+  /** `freeing`: see RecordStore.put (a delete in progress may spend the space reserve). */
+  async putVolume(vol: VolumeRecord, opts: { freeing?: boolean } = {}): Promise<void> {
     await this.volumes.put(vol, opts);
     this.byName.set(vol.name, vol.id);
     this.idsInOrder.add(vol.id);

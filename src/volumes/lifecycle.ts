@@ -162,8 +162,7 @@ async function materialise(deps: ControllerDeps, draft: VolumeRecord, sourceDir:
   const backend = backendFor(deps, draft.kind);
   // Synchronously after the name lock was taken: what prepare hands out (a project ID) is this volume's alone.
   const record = backend.prepare(draft);
-  // An intent: made durable with the ready record (or the rollback's delete), the only change answered.
-  await deps.catalog.putVolume(record, { intent: true });
+  await deps.catalog.putVolume(record);
   try {
     await backend.create(record);
     if (sourceDir !== null) await backend.populateFrom(record, sourceDir);
@@ -215,9 +214,7 @@ export async function deleteVolume(deps: ControllerDeps, volumeId: string, log: 
 
 /** phase deleting, then storage removed, then the record: a crash at any point is finished at start-up. */
 export async function finishDelete(deps: ControllerDeps, record: VolumeRecord, log: Logger): Promise<void> {
-  // An intent, made durable with the record's removal. Should power fail before that, the record may still say
-  // ready with its storage partly gone: nothing was acknowledged, and the CO's retried DeleteVolume finishes it.
-  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' }, { freeing: true, intent: true });
+  if (record.phase !== 'deleting') await deps.catalog.putVolume({ ...record, phase: 'deleting' }, { freeing: true });
   await backendFor(deps, record.kind).remove(record);
   await deps.catalog.deleteVolume(record);
   log.info({ volumeId: record.id }, 'volume deleted');

@@ -73,42 +73,6 @@ describe('record journal (group commit)', () => {
     expect(store.size).toBe(64);
   });
 
-  it('an intent put returns with its record file in place, before any fdatasync', async () => {
-    const store = newStore();
-    await store.put({ id: 'a', value: 1 }, { intent: true });
-    expect(datasyncs.count).toBe(0);
-    expect(store.get('a')).toEqual({ id: 'a', value: 1 });
-    expect(JSON.parse(await readFile(path.join(recordsDir, 'a.json'), 'utf8'))).toEqual({ formatVersion: 1, id: 'a', value: 1 });
-    await store.checkpoint();
-  });
-
-  it('an intent is made durable by the next awaited change: both are replayed after the record files are lost', async () => {
-    const writer = newStore();
-    await writer.put({ id: 'a', value: 1 }, { intent: true });
-    await writer.put({ id: 'b', value: 2 });
-    await loseRecordFiles();
-    const reader = newStore();
-    const report = await reader.load(log);
-    expect(report.replayed).toBe(2);
-    expect([...reader.values()].sort((x, y) => x.id.localeCompare(y.id))).toEqual([
-      { id: 'a', value: 1 },
-      { id: 'b', value: 2 },
-    ]);
-  });
-
-  it('an intent followed by the delete that settles it leaves no record after replay', async () => {
-    const writer = newStore();
-    await writer.put({ id: 'a', value: 1 });
-    await writer.put({ id: 'a', value: 2 }, { intent: true });
-    await writer.delete('a');
-    await loseRecordFiles();
-    await writeFile(path.join(recordsDir, 'a.json'), JSON.stringify({ id: 'a', value: 1 }));
-    const reader = newStore();
-    expect((await reader.load(log)).replayed).toBe(3);
-    expect(reader.size).toBe(0);
-    expect(await readdir(recordsDir)).toEqual([]);
-  });
-
   it('brings back acknowledged puts and deletes whose record files were lost', async () => {
     const writer = newStore();
     await writer.put({ id: 'a', value: 1 });
