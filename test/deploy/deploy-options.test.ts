@@ -130,7 +130,7 @@ describe.skipIf(skip)(`two helm releases on one cluster${NEEDS_TOOLS}`, () => {
     for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
     return parseYaml(execFileSync(path.join(ROOT, '.tools', 'bin', 'helm'), args, { encoding: 'utf8' }));
   }
-  const CLUSTER_SCOPED = new Set(['CSIDriver', 'StorageClass', 'VolumeSnapshotClass', 'ClusterRole', 'ClusterRoleBinding']);
+  const CLUSTER_SCOPED = new Set(['CSIDriver', 'StorageClass', 'VolumeSnapshotClass', 'VolumeGroupSnapshotClass', 'ClusterRole', 'ClusterRoleBinding']);
   const id = (o: K8sObject, ns: string) => `${o.kind}/${CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? ns)}/${o.metadata.name}`;
 
   for (const [label, second] of [

@@ -7,6 +7,8 @@ import { haveTools, kustomize, NEEDS_TOOLS, parseYaml, ROOT, type K8sObject, typ
 const DIR = path.join(ROOT, 'examples');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
 const kindScript = readFileSync(path.join(ROOT, 'test', 'e2e', 'kind.sh'), 'utf8');
+const GROUP_EXAMPLE = 'group-snapshot.yaml';
+const groupCase = readFileSync(path.join(ROOT, 'test', 'e2e', 'local-cluster', 'cases', '14-group-snapshots.test.ts'), 'utf8');
 
 interface Claim extends K8sObject {
   spec: { storageClassName?: string; volumeMode?: string; accessModes: string[]; dataSource?: { kind: string; name: string } };
@@ -20,16 +22,19 @@ describe('examples', () => {
     for (const f of files) expect(readFileSync(path.join(DIR, f), 'utf8'), f).toMatch(/^# \S.{20,}\n/);
   });
 
-  it('every example is exercised by test/e2e/kind.sh', () => {
-    for (const f of files) expect(kindScript, f).toContain(`$ex/${f}`);
+  it('every example is exercised by test/e2e/kind.sh, the group snapshot one by the local-cluster case 14', () => {
+    // kind.sh deploys the single-node form, without group snapshots; case 14 deploys single-node-group-snapshots.
+    for (const f of files.filter((f) => f !== GROUP_EXAMPLE)) expect(kindScript, f).toContain(`$ex/${f}`);
+    expect(groupCase).toContain(`examples/${GROUP_EXAMPLE}`);
   });
 
-  it('covers a PVC, block, clone, snapshot and restore, expansion, inline ephemeral and ReadWriteOncePod', () => {
+  it('covers a PVC, block, clone, snapshot and restore, group snapshot, expansion, inline ephemeral and ReadWriteOncePod', () => {
     expect(files).toEqual([
       'block-pvc-pod.yaml',
       'clone.yaml',
       'ephemeral-pod.yaml',
       'expansion.yaml',
+      'group-snapshot.yaml',
       'pvc-pod.yaml',
       'restore.yaml',
       'rwop.yaml',
@@ -60,6 +65,16 @@ describe.skipIf(!haveTools)(`examples against the deployment${NEEDS_TOOLS}`, () 
     const snaps = objects().filter((o) => o.kind === 'VolumeSnapshot');
     expect(snaps).toHaveLength(1);
     for (const s of snaps) expect((s.spec as { volumeSnapshotClassName: string }).volumeSnapshotClassName).toBe(vsc);
+  });
+
+  it('the group snapshot uses the class the group-snapshots overlay creates and selects both of its claims', () => {
+    const groupClass = kustomize('deploy/kubernetes/overlays/single-node-group-snapshots').find((o) => o.kind === 'VolumeGroupSnapshotClass')!.metadata.name;
+    const example = all.get(GROUP_EXAMPLE)!;
+    const vgs = example.filter((o) => o.kind === 'VolumeGroupSnapshot') as unknown as { spec: { volumeGroupSnapshotClassName: string; source: { selector: { matchLabels: Record<string, string> } } } }[];
+    expect(vgs.map((g) => g.spec.volumeGroupSnapshotClassName)).toEqual([groupClass]);
+    const wanted = Object.entries(vgs[0]!.spec.source.selector.matchLabels);
+    const selected = objects().filter((o) => o.kind === 'PersistentVolumeClaim' && wanted.every(([k, v]) => o.metadata.labels?.[k] === v));
+    expect(selected.map((o) => o.metadata.name)).toEqual(['orders-db', 'orders-log']);
   });
 
   it('clone and restore name sources that the other examples create', () => {

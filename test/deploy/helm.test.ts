@@ -37,6 +37,16 @@ describe.skipIf(skip)(`helm chart against the kustomize forms${NEEDS_TOOLS}`, ()
     expectSameSubstance(helmTemplate({ 'sidecars.healthMonitor.enabled': 'true' }), kustomize('deploy/kubernetes/overlays/single-node-health'));
   });
 
+  it('renders what the single-node-group-snapshots overlay does with groupSnapshots.enabled=true', () => {
+    expectSameSubstance(helmTemplate({ 'groupSnapshots.enabled': 'true' }), kustomize('deploy/kubernetes/overlays/single-node-group-snapshots'));
+  });
+
+  it('never turns group snapshots on in the distributed form, even when asked to', () => {
+    const objects = helmTemplate({ form: 'distributed', 'groupSnapshots.enabled': 'true' });
+    expect(JSON.stringify(objects)).not.toContain('CSIVolumeGroupSnapshot');
+    expect(objects.filter((o) => o.kind === 'VolumeGroupSnapshotClass')).toEqual([]);
+  });
+
   it('never runs the health monitor in the distributed form, even when asked to', () => {
     const objects = helmTemplate({ form: 'distributed', 'sidecars.healthMonitor.enabled': 'true' });
     expect(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'csi-external-health-monitor-controller')).toEqual([]);

@@ -11,7 +11,7 @@ const HELM = path.join(BIN, 'helm');
 const YAML2JSON = path.join(BIN, 'yaml2json');
 
 export const CHART = path.join(ROOT, 'deploy', 'helm', 'hostpath-csi');
-export const OVERLAYS = ['single-node', 'single-node-no-attach', 'single-node-health', 'distributed'] as const;
+export const OVERLAYS = ['single-node', 'single-node-no-attach', 'single-node-health', 'single-node-group-snapshots', 'distributed'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
 
 const missingTools = [KUSTOMIZE, HELM, YAML2JSON].filter((t) => !existsSync(t)).map((t) => path.basename(t));

@@ -112,13 +112,15 @@ build_standin() { # name source-dir: a stand-in of this repository (see versions
   echo "$stamp" > "$bin/.$name.version"
 }
 
-# The snapshot CRDs and the snapshot-controller's RBAC and Deployment, from the module at the csi-snapshotter
-# version: the files docs/kubernetes.md tells users to apply.
+# The snapshot and group-snapshot CRDs and the snapshot-controller's RBAC and Deployment, from the module at the
+# csi-snapshotter version: the files docs/kubernetes.md tells users to apply. With the groupsnapshot CRDs present the
+# suite runs the snapshot-controller with its CSIVolumeGroupSnapshot gate (lib/deployment.ts).
 copy_snapshot_manifests() { # version
   local dir crd
   dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/client/v8@$1") # the CRDs live in client/
-  for crd in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
-    install -m 0644 "$dir/config/crd/snapshot.storage.k8s.io_$crd.yaml" "$root/.tools/e2e/crds/"
+  for crd in snapshot.storage.k8s.io_{volumesnapshotclasses,volumesnapshotcontents,volumesnapshots} \
+    groupsnapshot.storage.k8s.io_{volumegroupsnapshotclasses,volumegroupsnapshotcontents,volumegroupsnapshots}; do
+    install -m 0644 "$dir/config/crd/$crd.yaml" "$root/.tools/e2e/crds/"
   done
   dir=$(module_dir "github.com/kubernetes-csi/external-snapshotter/v8@$1")
   install -m 0644 "$dir"/deploy/kubernetes/snapshot-controller/{rbac,setup}-snapshot-controller.yaml \

@@ -8,7 +8,8 @@ import { countJunit } from './junit';
 import { FOCUS, skipPattern } from './specs';
 
 /**
- * Kubernetes' own storage e2e suite (e2e.test, External Storage) against the single-node form deployed as pods, once
+ * Kubernetes' own storage e2e suite (e2e.test, External Storage) against the single-node form with group snapshots on
+ * (overlays/single-node-group-snapshots, so groupSnapshot can be claimed) deployed as pods, once
  * per driver definition in test/e2e/storage (one StorageClass kind each). ginkgo runs the specs in E2E_PROCS
  * parallel processes; each definition's JUnit report and counts (counts.json, which scripts/summarize-tests.js adds
  * to the closing line) stay in .run/external-storage/<definition>/. Which specs: specs.ts (E2E_EXTERNAL_STORAGE=full
@@ -38,7 +39,7 @@ function runSuite(definition: string, dir: string): Promise<number> {
 describe('Kubernetes External Storage suite', () => {
   for (const definition of DEFINITIONS) {
     it(`passes with test/e2e/storage/${definition}.yaml`, async () => {
-      await ensureForm('single-node', 'pods');
+      await ensureForm('single-node-group-snapshots', 'pods');
       const dir = path.join(OUT, definition);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });

@@ -29,6 +29,7 @@ export const SNAPSHOT_CONTROLLER = 'snapshot-controller';
 
 const STATE = path.join(cluster.root, 'deployment.json');
 const SNAPSHOT_CONTROLLER_DIR = path.join(REPO, '.tools', 'e2e', 'snapshot-controller');
+const GROUP_SNAPSHOT_CRD = 'groupsnapshot.storage.k8s.io_volumegroupsnapshotcontents.yaml';
 
 interface Deployed {
   form: Form;
@@ -78,7 +79,8 @@ export async function renderForm(form: Form): Promise<K8sObject[]> {
 }
 
 /**
- * The snapshot-controller as its upstream manifests deploy it (leader election on, in kube-system); for the
+ * The snapshot-controller as its upstream manifests deploy it (leader election on, in kube-system), with group
+ * snapshots on where the cluster has their CRDs; for the
  * distributed form with what docs/kubernetes.md adds: --enable-distributed-snapshotting and the RBAC rule for nodes
  * that the upstream file ships commented out.
  */
@@ -93,6 +95,9 @@ async function snapshotControllerFor(form: Form): Promise<Deployed['snapshotCont
   const plan = planDeployment([...rbac, ...setup.map(asStatefulWorkload)], { ...hostContext, driverCommand: [] });
   const p = plan.processes[0]!;
   if (form === 'distributed') p.argv.push('--enable-distributed-snapshotting');
+  // The gate the group-snapshot form needs, as docs/kubernetes.md tells users; only where up.sh installed the
+  // groupsnapshot CRDs (build-binaries.sh copies them), since without them the controller would wait for them forever.
+  if (existsSync(path.join(REPO, '.tools', 'e2e', 'crds', GROUP_SNAPSHOT_CRD))) p.argv.push('--feature-gates=CSIVolumeGroupSnapshot=true');
   return { objects: plan.objects, processes: [p] };
 }
 
