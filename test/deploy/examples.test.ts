@@ -8,7 +8,7 @@ const DIR = path.join(ROOT, 'examples');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
 const kindScript = readFileSync(path.join(ROOT, 'test', 'e2e', 'kind.sh'), 'utf8');
 const GROUP_EXAMPLE = 'group-snapshot.yaml';
-const groupCase = readFileSync(path.join(ROOT, 'test', 'e2e', 'local-cluster', 'cases', '14-group-snapshots.test.ts'), 'utf8');
+const groupCase = readFileSync(path.join(ROOT, 'test', 'e2e', 'local-cluster', 'cases', '15-group-snapshots.test.ts'), 'utf8');
 
 interface Claim extends K8sObject {
   spec: { storageClassName?: string; volumeMode?: string; accessModes: string[]; dataSource?: { kind: string; name: string } };
@@ -22,8 +22,8 @@ describe('examples', () => {
     for (const f of files) expect(readFileSync(path.join(DIR, f), 'utf8'), f).toMatch(/^# \S.{20,}\n/);
   });
 
-  it('every example is exercised by test/e2e/kind.sh, the group snapshot one by the local-cluster case 14', () => {
-    // kind.sh deploys the single-node form, without group snapshots; case 14 deploys single-node-group-snapshots.
+  it('every example is exercised by test/e2e/kind.sh, the group snapshot one by the local-cluster case 15', () => {
+    // kind.sh deploys the single-node form, without group snapshots; case 15 deploys single-node-group-snapshots.
     for (const f of files.filter((f) => f !== GROUP_EXAMPLE)) expect(kindScript, f).toContain(`$ex/${f}`);
     expect(groupCase).toContain(`examples/${GROUP_EXAMPLE}`);
   });
