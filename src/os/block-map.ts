@@ -1,6 +1,5 @@
-import type Koffi from 'koffi';
 import { open, type FileHandle } from 'node:fs/promises';
-import { errnoName } from './libc';
+import { errnoName, loadLibc } from './libc';
 import { SyscallError } from './mount-syscalls';
 
 /** A byte range of a file: [offset, offset + length). Files here are far below 2^53 bytes, so numbers are exact. */
@@ -52,37 +51,10 @@ const FIEMAP_EXTENT_SIZE = 56;
 const EXTENTS_PER_CALL = 512;
 const COMPARE_CHUNK = 1024 * 1024;
 
-interface AsyncCall {
-  async(...args: unknown[]): void;
-}
-
-interface BlockLibc {
-  koffi: typeof Koffi;
-  lseek: AsyncCall;
-  ioctl: AsyncCall;
-}
-
-let lib: BlockLibc | null = null;
-
-/** lseek(2) and ioctl(2) through koffi, loaded on first use; calls run on libuv's pool (koffi `.async`). */
-function blockLibc(): BlockLibc {
-  if (lib === null) {
-    const koffi = require('koffi') as typeof Koffi;
-    const c = koffi.load('libc.so.6');
-    lib = {
-      koffi,
-      lseek: c.func('int64_t lseek(int fd, int64_t offset, int whence)') as unknown as AsyncCall,
-      // ioctl is variadic; its third argument is passed like a fixed pointer argument on Linux's x86-64 and arm64 ABIs.
-      ioctl: c.func('int ioctl(int fd, unsigned long request, void *arg)') as unknown as AsyncCall,
-    };
-  }
-  return lib;
-}
-
 /** lseek; null when the kernel says ENXIO (no data, or no hole, at or after `offset`). */
 function seek(fd: number, offset: number, whence: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const c = blockLibc();
+    const c = loadLibc();
     c.lseek.async(fd, offset, whence, (err: unknown, res: number | bigint) => {
       if (err) return reject(err instanceof Error ? err : new Error(String(err)));
       const pos = Number(res);
@@ -96,7 +68,7 @@ function seek(fd: number, offset: number, whence: number): Promise<number | null
 
 function fiemapCall(fd: number, buf: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const c = blockLibc();
+    const c = loadLibc();
     c.ioctl.async(fd, FS_IOC_FIEMAP, buf, (err: unknown, res: number) => {
       if (err) return reject(err instanceof Error ? err : new Error(String(err)));
       if (res !== 0) return reject(new SyscallError('ioctl(FS_IOC_FIEMAP)', errnoName(c.koffi.errno())));

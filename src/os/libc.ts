@@ -3,8 +3,9 @@ import { constants as osConstants } from 'node:os';
 
 /**
  * The few libc calls Node has no API for, through the koffi FFI library: mount(2)/umount2(2) for bind mounts
- * (src/os/mount-syscalls.ts) and flock(2) for the state directory's role locks (src/os/state-lock.ts). Loaded on
- * first use, not at start-up.
+ * (src/os/mount-syscalls.ts), flock(2) for the state directory's role locks (src/os/state-lock.ts), and lseek(2)
+ * SEEK_DATA/SEEK_HOLE and ioctl(2) FIEMAP for snapshot block maps (src/os/block-map.ts). Loaded on first use, not at
+ * start-up.
  */
 export interface AsyncFn {
   async(...args: unknown[]): void;
@@ -15,6 +16,8 @@ export interface Libc {
   mount: AsyncFn;
   umount2: AsyncFn;
   flock: (fd: number, operation: number) => number;
+  lseek: AsyncFn;
+  ioctl: AsyncFn;
 }
 
 let libc: Libc | null = null;
@@ -28,6 +31,9 @@ export function loadLibc(): Libc {
       mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as unknown as AsyncFn,
       umount2: lib.func('int umount2(const char *target, int flags)') as unknown as AsyncFn,
       flock: lib.func('int flock(int fd, int operation)') as unknown as (fd: number, operation: number) => number,
+      lseek: lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as unknown as AsyncFn,
+      // ioctl is variadic; its third argument is passed like a fixed pointer argument on Linux's x86-64 and arm64 ABIs.
+      ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)') as unknown as AsyncFn,
     };
   }
   return libc;
