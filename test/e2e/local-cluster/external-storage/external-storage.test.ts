@@ -29,8 +29,11 @@ function runSuite(definition: string, dir: string): Promise<number> {
     `--kubeconfig=${cluster.kubeconfig}`, `--storage.testdriver=${path.join(REPO, 'test/e2e/storage', `${definition}.yaml`)}`,
     '--provider=local', '--node-os-distro=debian', '--disable-log-dump', '--report-dir=' + dir,
   ];
+  // e2e.test's kubectl helpers write a kuberc directory per spec under the temp directory and never remove it (24 per
+  // run were left in /tmp): TMPDIR keeps them in the run's own directory, removed after the run.
+  const env = { ...process.env, TMPDIR: path.join(dir, 'tmp') };
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(cluster.bin, 'ginkgo'), args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir });
+    const child = spawn(path.join(cluster.bin, 'ginkgo'), args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir, env });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -42,8 +45,8 @@ describe('Kubernetes External Storage suite', () => {
       await ensureForm('single-node-group-snapshots', 'pods');
       const dir = path.join(OUT, definition);
       await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      const code = await runSuite(definition, dir);
+      await mkdir(path.join(dir, 'tmp'), { recursive: true });
+      const code = await runSuite(definition, dir).finally(() => rm(path.join(dir, 'tmp'), { recursive: true, force: true }));
       const counts = await countJunit(path.join(dir, 'junit.xml'), 'External Storage [Driver: hostpath.csi.dev]');
       const { failures, ...numbers } = counts;
       await writeFile(path.join(dir, 'counts.json'), JSON.stringify(numbers));
