@@ -33,7 +33,42 @@ export interface UnaryOptions {
 
 export type Handler<Req, Res> = (request: Req, log: Logger) => Promise<Res>;
 
-let nextRequestId = 0;
+let lastRequestId = 0;
+
+/** What the unary and streaming adapters share about one call: its logger, clock and metrics hook. */
+export interface CallScope {
+  readonly log: Logger;
+  readonly started: bigint;
+  readonly finished: ((code: string) => void) | undefined;
+}
+
+/** Opens a call's scope: one request-ID sequence for every kind of call, so log lines never share an ID. */
+export function openCall(ctx: AdapterContext, method: string, request: unknown, fields: Record<string, unknown> = {}): CallScope {
+  const log = ctx.log.child({ method, reqId: ++lastRequestId, ...fields });
+  log.debug({ request: redactSecrets(request) }, 'request');
+  return { log, started: process.hrtime.bigint(), finished: ctx.observer?.callStarted(method) };
+}
+
+/** Refuses a call while start-up reconciles (unless it serves before ready) and once shutdown begins. */
+export function checkGate(gate: Gate, servesBeforeReady = false): void {
+  if (gate.draining) throw new UnavailableError('the driver is shutting down');
+  if (!gate.ready && !servesBeforeReady) throw new UnavailableError('the driver is still starting (reconciling state)');
+}
+
+/** Logs and counts a call's success. */
+export function answered(scope: CallScope, level: 'info' | 'trace', fields: Record<string, unknown> = {}, code = 'OK'): void {
+  scope.log[level]({ code, ...fields, ms: elapsedMs(scope.started) }, 'answered');
+  scope.finished?.(code);
+}
+
+/** Maps a call's error through the one status table, logs and counts it, and returns what to send. */
+export function failed(scope: CallScope, level: 'info' | 'trace', err: unknown): { code: status; details: string; metadata: Metadata } {
+  const mapped = toStatus(err);
+  if (mapped.unexpected) scope.log.error({ err, ms: elapsedMs(scope.started) }, 'failed unexpectedly');
+  scope.log[mapped.unexpected ? 'error' : level]({ code: status[mapped.code], message: mapped.message, ms: elapsedMs(scope.started) }, 'answered');
+  scope.finished?.(status[mapped.code]);
+  return { code: mapped.code, details: mapped.message, metadata: new Metadata() };
+}
 
 function volumeIdOf(request: unknown): string | undefined {
   const id = (request as { volume_id?: unknown } | null)?.volume_id;
@@ -46,31 +81,20 @@ function volumeIdOf(request: unknown): string | undefined {
  */
 export function unary<Req, Res>(ctx: AdapterContext, method: string, handler: Handler<Req, Res>, options: UnaryOptions = {}): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const started = process.hrtime.bigint();
-    const finished = ctx.observer?.callStarted(method);
-    const log = ctx.log.child({ method, reqId: ++nextRequestId, volumeId: volumeIdOf(call.request) });
-    const outcomeLevel = options.quiet ? 'trace' : 'info';
-    log.debug({ request: redactSecrets(call.request) }, 'request');
-    run(ctx, handler, call.request, log, options).then(
+    const scope = openCall(ctx, method, call.request, { volumeId: volumeIdOf(call.request) });
+    const level = options.quiet ? 'trace' : 'info';
+    run(ctx, handler, call.request, scope.log, options).then(
       (response) => {
-        log[outcomeLevel]({ code: 'OK', ms: elapsedMs(started) }, 'answered');
-        finished?.('OK');
+        answered(scope, level);
         callback(null, response);
       },
-      (err: unknown) => {
-        const mapped = toStatus(err);
-        if (mapped.unexpected) log.error({ err, ms: elapsedMs(started) }, 'failed unexpectedly');
-        log[mapped.unexpected ? 'error' : outcomeLevel]({ code: status[mapped.code], message: mapped.message, ms: elapsedMs(started) }, 'answered');
-        finished?.(status[mapped.code]);
-        callback({ code: mapped.code, details: mapped.message, metadata: new Metadata() });
-      },
+      (err: unknown) => callback(failed(scope, level, err)),
     );
   };
 }
 
 async function run<Req, Res>(ctx: AdapterContext, handler: Handler<Req, Res>, request: Req, log: Logger, options: UnaryOptions): Promise<Res> {
-  if (ctx.gate.draining) throw new UnavailableError('the driver is shutting down');
-  if (!ctx.gate.ready && !options.servesBeforeReady) throw new UnavailableError('the driver is still starting (reconciling state)');
+  checkGate(ctx.gate, options.servesBeforeReady);
   return handler(request, log);
 }
 
