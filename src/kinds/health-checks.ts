@@ -2,16 +2,15 @@
  * The health checks the kinds share (src/kinds/<kind>/health.ts puts its own together from these): each reads the
  * volume's data or its staging as the kind keeps it and answers findings, never throws for what it finds.
  */
-import path from 'node:path';
 import { finding, type HealthFinding } from '../domain/health';
 import type { StagedCheckContext, StorageCheckContext } from '../volumes/health-checks';
-import { BLOCK_IMAGE, type StateLayout } from '../volumes/layout';
+import type { StateLayout } from '../volumes/layout';
 import type { VolumeRecord } from '../volumes/model';
 
 /** Where a directory kind keeps a volume's data (dir, quota). */
 export const directoryPath = (layout: StateLayout, vol: VolumeRecord): string => layout.dataDirOf(vol);
 /** Where an image kind keeps a volume's data (block, image): the sparse image (src/kinds/sparse-image.ts). */
-export const imagePath = (layout: StateLayout, vol: VolumeRecord): string => path.join(layout.volumeDataDir(vol.id), BLOCK_IMAGE);
+export const imagePath = (layout: StateLayout, vol: VolumeRecord): string => layout.volumeImageFile(vol.id);
 
 export async function directoryPresent(ctx: StorageCheckContext, vol?: VolumeRecord): Promise<HealthFinding[]> {
   const info = await ctx.probe.pathInfo(ctx.dataPath);

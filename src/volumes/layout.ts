@@ -81,6 +81,11 @@ export class StateLayout {
     return path.join(this.snapshotsDir, snapshotId);
   }
 
+  /** The image file of a snapshot of a volume kept as one (block, image): named beside volumeImageFile. */
+  snapshotImageFile(snapshotId: string): string {
+    return path.join(this.snapshotDataDir(snapshotId), BLOCK_IMAGE);
+  }
+
   get snapshotRecordsDir(): string {
     return path.join(this.root, 'records', 'snapshots');
   }

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { InvalidArgumentError, NotFoundError, OutOfRangeError, UnavailableError } from '../../errors';
 import type { Logger } from '../../log';
 import type { BlockMaps, ByteRange } from '../../os/block-map';
 import type { KeyedLocks } from '../../state/locks';
 import { snapshotLockKey } from '../../volumes/controller-deps';
-import { BLOCK_IMAGE, type StateLayout } from '../../volumes/layout';
+import type { StateLayout } from '../../volumes/layout';
 import type { SnapshotCatalog } from '../catalog';
 import type { SnapshotRecord } from '../model';
 import { alignRanges, extentDelta, extentsAreDefinite, mergeRanges, pagesOf, tuplesOf, type MetadataFormat, type Tuple } from './ranges';
@@ -61,7 +60,7 @@ function checkWindow(window: Window, capacity: number): { start: number; max: nu
 }
 
 function imageOf(deps: MetadataDeps, snap: SnapshotRecord): string {
-  return path.join(deps.layout.snapshotDataDir(snap.id), BLOCK_IMAGE);
+  return deps.layout.snapshotImageFile(snap.id);
 }
 
 function answer(deps: MetadataDeps, ranges: ByteRange[], capacity: number, window: Window): MetadataAnswer {
