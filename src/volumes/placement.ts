@@ -7,6 +7,7 @@ import type { KeyedLocks, Release } from '../state/locks';
 import { isStrictlyUnder } from '../validate/fields';
 import type { VolumeCatalog } from './catalog';
 import type { VolumeRecord } from './model';
+import { realVolumeRoot } from './roots';
 
 interface PlacementDeps {
   readonly config: Pick<Config, 'volumeRoots'>;
@@ -20,9 +21,8 @@ const dataDirLockKey = (dir: string): string => `volume-dir:${dir}`;
 /** The root's real path: a configured root that is missing or not a directory is this node's fault, not the class's. */
 async function realRoot(deps: PlacementDeps, key: string): Promise<string> {
   const configured = deps.config.volumeRoots.get(key)!;
-  const real = await deps.fs.realpath(configured).catch(() => null);
-  const info = real === null ? null : await deps.fs.stat(real).catch(() => null);
-  if (real === null || info?.type !== 'directory') throw new FailedPreconditionError(`volume root ${key} (${configured}) is not a directory on this node`);
+  const real = await realVolumeRoot(deps.fs, configured);
+  if (real === null) throw new FailedPreconditionError(`volume root ${key} (${configured}) is not a directory on this node`);
   return real;
 }
 
@@ -53,7 +53,7 @@ export async function confineDataDir(deps: Pick<PlacementDeps, 'config' | 'fs'>,
   const resolved = await deps.fs.realpath(volume.dataDir).catch(() => null);
   if (resolved === null) return;
   for (const configured of deps.config.volumeRoots.values()) {
-    const root = await deps.fs.realpath(configured).catch(() => null);
+    const root = await realVolumeRoot(deps.fs, configured);
     if (root !== null && resolved === volume.dataDir && isStrictlyUnder(resolved, root)) return;
   }
   throw new FailedPreconditionError(`volume directory ${volume.dataDir} no longer resolves under any of this node's --volume-roots: left in place`);

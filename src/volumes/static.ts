@@ -3,6 +3,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import type { HostFs } from '../os/host-fs';
 import { isStrictlyUnder } from '../validate/fields';
 import type { NodeVolumeRecord, VolumeRecord } from './model';
+import { realVolumeRoot } from './roots';
 
 /**
  * Static (pre-provisioned) volumes: a PersistentVolume an administrator writes for a directory that already exists
@@ -51,8 +52,8 @@ export async function resolveStaticDir(fs: HostFs, volumeId: string, attrs: Stat
   checkStaticNode(volumeId, attrs, nodeId);
   const configured = roots.get(attrs.root);
   if (configured === undefined) throw new InvalidArgumentError(`static volume ${volumeId}: root ${JSON.stringify(attrs.root.slice(0, 64))} is not one of this node's --volume-roots`);
-  const root = await fs.realpath(configured).catch(() => null);
-  if (root === null) throw new FailedPreconditionError(`static volume ${volumeId}: volume root ${attrs.root} (${configured}) is missing on this node`);
+  const root = await realVolumeRoot(fs, configured);
+  if (root === null) throw new FailedPreconditionError(`static volume ${volumeId}: volume root ${attrs.root} (${configured}) is not a directory on this node`);
   const dir = await fs.realpath(path.join(root, attrs.path)).catch(() => null);
   if (dir === null) throw new NotFoundError(`static volume ${volumeId}: ${path.join(configured, attrs.path)} does not exist on this node`);
   if (!isStrictlyUnder(dir, root)) throw new InvalidArgumentError(`static volume ${volumeId}: ${path.join(configured, attrs.path)} resolves outside its root ${configured}`);

@@ -89,6 +89,14 @@ describe('static volumes on the node', () => {
     expect(d.mounter.binds).toEqual([]);
   });
 
+  it('stage refuses a root that is missing or no longer a directory as FAILED_PRECONDITION (the node, not the PV, is wrong)', async () => {
+    await removeDir(disk);
+    await writeFile(disk, 'not a directory');
+    const failure = await expectCode(stage(attrs()), status.FAILED_PRECONDITION);
+    expect(failure.details).toBe(`static volume ${ID}: volume root disk2 (${disk}) is not a directory on this node`);
+    expect(d.mounter.binds).toEqual([]);
+  });
+
   it('stage refuses block access (a static volume is a directory)', async () => {
     await expectCode(stage(attrs(), blockCap()), status.INVALID_ARGUMENT);
     expect(d.mounter.binds).toEqual([]);
