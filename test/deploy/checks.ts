@@ -246,7 +246,13 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
       expect(spec.podInfoOnMount).toBe(true);
       expect(spec.volumeLifecycleModes).toEqual(['Persistent', 'Ephemeral']);
       expect(spec.fsGroupPolicy).toBe('File');
-      expect(spec.storageCapacity).toBe(exp.form === 'distributed');
+      // Every form's provisioner publishes CSIStorageCapacity objects, which the scheduler then requires.
+      expect(spec.storageCapacity).toBe(true);
+      const prov = container(pod, 'csi-provisioner');
+      expect(flag(prov.args, 'enable-capacity')).toBe('');
+      expect(flag(prov.args, 'capacity-ownerref-level')).toBe('0');
+      expect(envFieldRef(prov, 'POD_NAME')).toBe('metadata.name');
+      expect(envFieldRef(prov, 'NAMESPACE')).toBe('metadata.namespace');
       expect(flag(driver().args, 'mode')).toBe('all');
     });
 
@@ -257,6 +263,8 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         const prov = container(pod, 'csi-provisioner').args;
         expect(flag(prov, 'feature-gates')).toBe('Topology=true');
         expect(flag(prov, 'extra-create-metadata')).toBe('');
+        // Its classes bind immediately: capacity is published for them as information (docs/kubernetes.md).
+        expect(flag(prov, 'capacity-for-immediate-binding')).toBe('');
         expect(hasContainer(pod, 'csi-resizer')).toBe(true);
         expect(hasContainer(pod, 'csi-snapshotter')).toBe(true);
         for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);

@@ -72,7 +72,8 @@ resources:
 
 {{/*
 A sidecar container that only needs the socket, with its metrics port (name and offset from metrics.port) when
-metrics are on. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra") "metrics-attach" 2)
+metrics are on, and optionally env variables taken from the pod (NAMESPACE, POD_NAME, NODE_NAME).
+Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Values.sidecars.attacher (list "--extra") "metrics-attach" 2 [(list "POD_NAME")])
 */}}
 {{- define "hostpath-csi.sidecar" -}}
 {{- $ := index . 0 -}}
@@ -87,6 +88,16 @@ metrics are on. Usage: include "hostpath-csi.sidecar" (list . "csi-attacher" .Va
     {{- end }}
     {{- include "hostpath-csi.sidecarMetricsArg" (list $ (index . 5)) | nindent 4 }}
     - --v={{ $.Values.sidecarLogVerbosity }}
+  {{- if gt (len .) 6 }}
+  env:
+    {{- $fieldPaths := dict "NAMESPACE" "metadata.namespace" "POD_NAME" "metadata.name" "NODE_NAME" "spec.nodeName" }}
+    {{- range index . 6 }}
+    - name: {{ . }}
+      valueFrom:
+        fieldRef:
+          fieldPath: {{ required (printf "no fieldRef for env %s" .) (get $fieldPaths .) }}
+    {{- end }}
+  {{- end }}
   {{- include "hostpath-csi.sidecarMetricsPort" (list $ (index . 4) (index . 5)) | nindent 2 }}
   {{- include "hostpath-csi.resources" $sidecar.resources | nindent 2 }}
   volumeMounts:
