@@ -12,6 +12,17 @@ const run = promisify(execFile);
  *   - kind: `docker tag` and `kind load docker-image` into the kind cluster's node (test/e2e/kind.sh).
  */
 
+/**
+ * Imports an OCI image archive the operator built (one this project cannot build: see case 16) into the local
+ * cluster's containerd, pinned like up.sh's imports. ctr only: kind users load images with `kind load`.
+ */
+export async function importArchive(archive: string, ref: string): Promise<void> {
+  if (cluster.imageLoader === 'kind') throw new Error('importArchive: with kind, `kind load image-archive` it yourself');
+  const ctr = (args: string[]) => run(cluster.ctr, ['--address', cluster.containerdSock, '-n', 'k8s.io', 'images', ...args], { timeout: 300_000 });
+  await ctr(['import', archive]);
+  await ctr(['label', ref, 'io.cri-containerd.pinned=pinned']);
+}
+
 /** Makes the image `from` (already in the cluster) available under the name `to` as well: same content. */
 export async function tagImage(from: string, to: string): Promise<void> {
   if (cluster.imageLoader === 'kind') {

@@ -9,7 +9,7 @@ import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
 
 export const FORMS = ['single-node', 'single-node-no-attach', 'distributed'] as const;
 /** The forms, and the variant that only the group-snapshot case (14) deploys (case 11 installs FORMS). */
-export type Form = (typeof FORMS)[number] | 'single-node-group-snapshots';
+export type Form = (typeof FORMS)[number] | 'single-node-group-snapshots' | 'single-node-health';
 export const DRIVER_NAME = 'hostpath.csi.dev';
 export const PLUGIN_NAMESPACE = 'hostpath-csi';
 export const PLUGIN_SELECTOR = 'app.kubernetes.io/name=hostpath-csi';
