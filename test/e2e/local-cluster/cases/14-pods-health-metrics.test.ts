@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl, kubeletGet } from '../lib/cluster';
+import { cluster, kubeletGet } from '../lib/cluster';
 import { nodeExists, nodeRemove } from '../lib/node-files';
 import { type Installation, installOverlay } from '../lib/pods';
 import { scrape, sample } from '../lib/scrape';
@@ -16,10 +16,6 @@ const readyDirs = (text: string) => sample(text, 'hostpath_csi_volumes', { kind:
 /** csi-lib-utils' per-call histogram, which every sidecar built on it exports. */
 const sidecarCalls = (text: string, method: string) =>
   sample(text, 'csi_sidecar_operations_seconds_count', { method_name: `/csi.v1.Controller/${method}`, grpc_status_code: 'OK' });
-
-interface EventList {
-  items: { reason: string; type: string; message: string; involvedObject: { kind: string; name: string } }[];
-}
 
 describe('the driver as a pod: metrics it exports and volume health kubelet reports (single-node overlay)', () => {
   let installed: Installation | undefined;
@@ -65,10 +61,7 @@ describe('the driver as a pod: metrics it exports and volume health kubelet repo
 
       const dataDir = path.join(cluster.stateDir, 'volumes', pv.spec.csi.volumeHandle);
       await nodeRemove(dataDir);
-      const event = await ns.waitFor('a VolumeConditionAbnormal Event on the pod', async () => {
-        const events = await kubectl(['-n', ns.name, 'get', 'events', '--field-selector', 'reason=VolumeConditionAbnormal', '-o', 'json']);
-        return (JSON.parse(events) as EventList).items.find((e) => e.involvedObject.kind === 'Pod' && e.involvedObject.name === 'user');
-      }, 90_000);
+      const event = await ns.waitForEvent('VolumeConditionAbnormal', { kind: 'Pod', name: 'user' }, 90_000);
       expect(event.type).toBe('Warning');
       // The path is the driver's own (its state directory as mounted in its container), not this host's.
       expect(event.message).toMatch(new RegExp(`^Volume vol: volume directory /\\S+/volumes/${pv.spec.csi.volumeHandle} is missing from the state directory$`));

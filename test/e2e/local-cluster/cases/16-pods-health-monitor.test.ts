@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cluster, kubectl } from '../lib/cluster';
+import { cluster } from '../lib/cluster';
 import { importArchive } from '../lib/images';
 import { nodeExists, nodeRemove } from '../lib/node-files';
 import { type Installation, installOverlay } from '../lib/pods';
@@ -17,10 +17,6 @@ import { inNamespace, pvc } from '../lib/workloads';
  */
 const ARCHIVE = process.env.E2E_HEALTH_MONITOR_IMAGE;
 const IMAGE = 'registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v0.18.0';
-
-interface EventList {
-  items: { reason: string; type: string; message: string; involvedObject: { kind: string; name: string } }[];
-}
 
 describe.skipIf(!ARCHIVE)('a broken volume becomes an Event on its PVC through csi-external-health-monitor-controller (single-node-health; needs E2E_HEALTH_MONITOR_IMAGE)', () => {
   let installed: Installation | undefined;
@@ -40,10 +36,7 @@ describe.skipIf(!ARCHIVE)('a broken volume becomes an Event on its PVC through c
       const dataDir = path.join(cluster.stateDir, 'volumes', pv.spec.csi.volumeHandle);
       await nodeRemove(dataDir);
       // The monitor lists volumes every minute (--list-volumes-interval=1m in the overlay).
-      const event = await ns.waitFor('a VolumeConditionAbnormal Event on the PVC', async () => {
-        const events = await kubectl(['-n', ns.name, 'get', 'events', '--field-selector', 'reason=VolumeConditionAbnormal', '-o', 'json']);
-        return (JSON.parse(events) as EventList).items.find((e) => e.involvedObject.kind === 'PersistentVolumeClaim' && e.involvedObject.name === 'data');
-      }, 180_000);
+      const event = await ns.waitForEvent('VolumeConditionAbnormal', { kind: 'PersistentVolumeClaim', name: 'data' }, 180_000);
       expect(event.type).toBe('Warning');
       expect(event.message).toMatch(new RegExp(`^volume directory /\\S+/volumes/${pv.spec.csi.volumeHandle} is missing from the state directory$`));
 

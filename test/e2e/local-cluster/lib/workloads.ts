@@ -183,6 +183,14 @@ export class CaseNamespace {
     await this.kubectl(['delete', 'pvc', claim, '--wait=true', '--timeout=120s'], undefined, 130_000);
   }
 
+  /** The first Event of this reason in the namespace whose object is the given one (a Pod, a PersistentVolumeClaim). */
+  waitForEvent(reason: string, on: { kind: string; name: string }, timeoutMs: number): Promise<CaseEvent> {
+    return this.waitFor(`a ${reason} Event on ${on.kind} ${on.name}`, async () => {
+      const events = await kubectlJson<{ items: CaseEvent[] }>(['-n', this.name, 'get', 'events', '--field-selector', `reason=${reason}`]);
+      return events.items.find((e) => e.involvedObject.kind === on.kind && e.involvedObject.name === on.name);
+    }, timeoutMs);
+  }
+
   waitPvGone(pv: string, timeoutMs = 120_000): Promise<true> {
     return waitFor(`PV ${pv} to be deleted`, async () => (await kubectl(['get', 'pv', '--ignore-not-found', pv])).trim() === '', timeoutMs);
   }
@@ -199,6 +207,13 @@ export class CaseNamespace {
     for (const pv of ours) await this.waitPvGone(pv);
     for (const o of this.clusterScoped) await kubectl(['delete', '--ignore-not-found', o.kind, o.name]);
   }
+}
+
+export interface CaseEvent {
+  reason: string;
+  type: string;
+  message: string;
+  involvedObject: { kind: string; name: string };
 }
 
 export interface Pv {
