@@ -18,9 +18,13 @@ const run = promisify(execFile);
  */
 export async function importArchive(archive: string, ref: string): Promise<void> {
   if (cluster.imageLoader === 'kind') throw new Error('importArchive: with kind, `kind load image-archive` it yourself');
-  const ctr = (args: string[]) => run(cluster.ctr, ['--address', cluster.containerdSock, '-n', 'k8s.io', 'images', ...args], { timeout: 300_000 });
-  await ctr(['import', archive]);
-  await ctr(['label', ref, 'io.cri-containerd.pinned=pinned']);
+  await ctrImages(['import', archive]);
+  await ctrImages(['label', ref, 'io.cri-containerd.pinned=pinned']);
+}
+
+/** `ctr images ...` on the local cluster's containerd, in kubelet's namespace. */
+function ctrImages(args: string[]): Promise<unknown> {
+  return run(cluster.ctr, ['--address', cluster.containerdSock, '-n', 'k8s.io', 'images', ...args], { timeout: 300_000 });
 }
 
 /** Makes the image `from` (already in the cluster) available under the name `to` as well: same content. */
@@ -30,7 +34,6 @@ export async function tagImage(from: string, to: string): Promise<void> {
     await run('kind', ['load', 'docker-image', to, '--name', cluster.kindCluster], { timeout: 300_000 });
     return;
   }
-  const ctr = (args: string[]) => run(cluster.ctr, ['--address', cluster.containerdSock, '-n', 'k8s.io', 'images', ...args], { timeout: 120_000 });
-  await ctr(['tag', '--force', from, to]);
-  await ctr(['label', to, 'io.cri-containerd.pinned=pinned']);
+  await ctrImages(['tag', '--force', from, to]);
+  await ctrImages(['label', to, 'io.cri-containerd.pinned=pinned']);
 }
