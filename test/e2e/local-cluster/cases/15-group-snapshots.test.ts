@@ -39,15 +39,21 @@ async function volumeSnapshots(ns: CaseNamespace): Promise<Member[]> {
   return (JSON.parse(await ns.kubectl(['get', 'volumesnapshot', '-o', 'json'])) as { items: Member[] }).items;
 }
 
-/** The group's ready VolumeSnapshots by source PVC, once the group is readyToUse. */
-async function readyMembers(ns: CaseNamespace, group: string): Promise<Map<string, string>> {
-  await ns.waitFor(`VolumeGroupSnapshot ${group} to be ready`, async () => {
+/**
+ * The group's ready VolumeSnapshots by source PVC, once the group and every member are readyToUse. The group's
+ * status and its members' statuses are written by different controllers at different times (the snapshot-controller
+ * marks each member VolumeSnapshot ready after the group), so a group can read ready a moment before its members do:
+ * wait for both rather than assert the members on the group's first ready read.
+ */
+async function readyMembers(ns: CaseNamespace, group: string, count: number): Promise<Map<string, string>> {
+  let members: Member[] = [];
+  await ns.waitFor(`VolumeGroupSnapshot ${group} and its ${count} members to be ready`, async () => {
     const g = await ns.get<{ status?: { readyToUse?: boolean; error?: { message?: string } } }>('volumegroupsnapshot', group);
     if (g.status?.error?.message) throw new Error(`group snapshot ${group}: ${g.status.error.message}`);
-    return g.status?.readyToUse === true;
+    if (g.status?.readyToUse !== true) return false;
+    members = (await volumeSnapshots(ns)).filter((s) => s.metadata.ownerReferences?.some((r) => r.kind === 'VolumeGroupSnapshot' && r.name === group));
+    return members.length === count && members.every((m) => m.status?.readyToUse === true);
   }, 180_000);
-  const members = (await volumeSnapshots(ns)).filter((s) => s.metadata.ownerReferences?.some((r) => r.kind === 'VolumeGroupSnapshot' && r.name === group));
-  expect(members.every((m) => m.status?.readyToUse === true)).toBe(true);
   return new Map(members.map((m) => [m.spec.source.persistentVolumeClaimName ?? '', m.metadata.name]));
 }
 
@@ -62,7 +68,7 @@ describe('VolumeGroupSnapshot (examples/group-snapshot.yaml)', () => {
       await ns.exec('orders-pod', 'test -s /db/orders && test -s /log/journal; sync');
 
       await ns.create(group);
-      const members = await readyMembers(ns, 'orders-group-snapshot');
+      const members = await readyMembers(ns, 'orders-group-snapshot', claims.length);
       expect([...members.keys()].sort()).toEqual(['orders-db', 'orders-log']);
       await ns.exec('orders-pod', 'echo order-2 >> /db/orders; echo placed order-2 >> /log/journal; sync');
 
