@@ -86,11 +86,15 @@ export class RunningDriver {
     return this.exitedWith;
   }
 
-  /** Resident set size now and at its peak (VmHWM), in MiB. */
-  async memory(): Promise<{ rssMiB: number; peakMiB: number }> {
+  /**
+   * Resident set size now and at its peak (VmHWM), in MiB, and what it is made of now: anonymous memory (heaps,
+   * stacks: the process's own) and file-backed pages (mostly the runtime's executable text, which every process
+   * running the same binary shares and the kernel can drop and read again).
+   */
+  async memory(): Promise<{ rssMiB: number; peakMiB: number; anonMiB: number; fileMiB: number }> {
     const text = await readFile(`/proc/${this.proc.pid}/status`, 'utf8');
     const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+    return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, anonMiB: kib('RssAnon') / 1024, fileMiB: kib('RssFile') / 1024 };
   }
 
   /** CPU time the driver process has used so far (user + system), in ms; from /proc (clock ticks of 10 ms). */

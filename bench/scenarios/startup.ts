@@ -12,7 +12,7 @@ export const startup: Scenario = {
     const rec = new Recorder();
     const ready: number[] = [];
     const socket: number[] = [];
-    let idleRss = NaN;
+    let idle = { rssMiB: NaN, anonMiB: NaN, fileMiB: NaN };
     for (let i = 0; i < ctx.sizes.startupRuns; i++) {
       const dir = await runDir(ctx, 'startup', spec);
       try {
@@ -22,13 +22,13 @@ export const startup: Scenario = {
         if (i === ctx.sizes.startupRuns - 1) {
           // Idle: start-up work done, nothing called for a second.
           await sleep(1000);
-          idleRss = (await driver.memory()).rssMiB;
+          idle = await driver.memory();
         }
         await driver.stop();
       } finally {
         await removeRunDir(dir);
       }
     }
-    return result(rec, { readyMs: median(ready), socketMs: median(socket), idleRssMiB: idleRss });
+    return result(rec, { readyMs: median(ready), socketMs: median(socket), idleRssMiB: idle.rssMiB, idleAnonMiB: idle.anonMiB, idleFileMiB: idle.fileMiB });
   },
 };
