@@ -12,7 +12,8 @@ import { call } from '../../../support/csi-client';
  * rises and falls in a wave; each step also asks GetCapacity and NodeGetVolumeStats like the sidecars and kubelet do,
  * takes a snapshot now and then, and makes two calls that must fail (a CreateVolume retry with another size:
  * ALREADY_EXISTS; stats of a volume that does not exist: NOT_FOUND), so the failed-calls panel shows real codes.
- * Half way through one volume's directory is removed behind the driver's back: an abnormal volume.
+ * Half way through one volume's directory is removed behind the driver's back: an abnormal volume. Before the driver
+ * starts, one unreadable volume record is left in the state directory (`seedQuarantine`), as a torn write would.
  */
 
 export const NODE_ID = 'dashboard-node';
@@ -127,6 +128,13 @@ async function makeAbnormal(d: RunningDriver, s: LoadState, stateDir: string): P
   if (!id) return;
   s.abnormal = id;
   await rm(path.join(stateDir, 'volumes', id), { recursive: true, force: true });
+}
+
+/** A volume record cut short mid-write: the driver quarantines it at start-up (the quarantined-records panel). */
+export async function seedQuarantine(stateDir: string): Promise<void> {
+  const dir = path.join(stateDir, 'records', 'volumes');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, '0b0e6c1e-0000-4000-8000-00000000dead.json'), '{"id":"0b0e6c1e-0000-4000-8000-00000000dead","na');
 }
 
 /** Runs the load for `durationMs`, one step every `stepMs`; leaves the last population in place (see `cleanUp`). */

@@ -1,11 +1,12 @@
 import { Resvg } from '@resvg/resvg-js';
+import sharp from 'sharp';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cleanupDir } from '../../../support/host-cleanup';
-import { cleanUp, runLoad } from './load';
+import { cleanUp, runLoad, seedQuarantine } from './load';
 import { startMeteredDriver } from './driver';
 import { interpolate, legendName, panelRect, parseDashboard, queryStep, type Dashboard } from './dashboard';
 import { Prometheus } from './prometheus';
@@ -32,6 +33,7 @@ interface Options {
   data: string | null;
   /** Draw from answers kept with --data instead of recording a run. */
   from: string | null;
+  dashboard: string;
 }
 
 /** What a recorded run yields: the panels' query answers and the window they cover. */
@@ -44,7 +46,7 @@ interface Recording {
 }
 
 function options(argv: readonly string[]): Options {
-  const o: Options = { minutes: 4, out: path.join(ROOT, 'docs', 'dashboard.png'), prometheus: path.join(ROOT, '.tools', 'bin', 'prometheus'), data: null, from: null };
+  const o: Options = { minutes: 4, out: path.join(ROOT, 'docs', 'dashboard.png'), prometheus: path.join(ROOT, '.tools', 'bin', 'prometheus'), data: null, from: null, dashboard: path.join(ROOT, 'deploy', 'grafana', 'hostpath-csi.json') };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--') continue;
@@ -54,7 +56,8 @@ function options(argv: readonly string[]): Options {
     else if (flag === '--prometheus') o.prometheus = path.resolve(value);
     else if (flag === '--data') o.data = path.resolve(value);
     else if (flag === '--from') o.from = path.resolve(value);
-    else throw new Error(`unknown flag ${flag} (--minutes N, --out FILE.png, --prometheus BIN, --data FILE.json, --from FILE.json)`);
+    else if (flag === '--dashboard') o.dashboard = path.resolve(value);
+    else throw new Error(`unknown flag ${flag} (--minutes N, --out FILE.png, --prometheus BIN, --data FILE.json, --from FILE.json, --dashboard FILE.json)`);
     i++;
   }
   if (!(o.minutes > 0)) throw new Error('--minutes must be a positive number');
@@ -80,9 +83,10 @@ async function queryPanels(d: Dashboard, prom: Prometheus, start: number, end: n
   return { data, step };
 }
 
-function png(svg: string): Buffer {
+/** SVG → PNG with resvg, then to a 256-colour palette (libimagequant through sharp): a third of the bytes, same look. */
+async function png(svg: string): Promise<Buffer> {
   const r = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: '#f4f5f5' });
-  return r.render().asPng();
+  return sharp(r.render().asPng()).png({ palette: true, quality: 90, compressionLevel: 9, effort: 10 }).toBuffer();
 }
 
 /** Loop devices whose backing file is under `dir` (a leak if any is left after the run). */
@@ -97,6 +101,7 @@ async function loopsUnder(dir: string): Promise<string[]> {
 
 async function record(o: Options, workDir: string, dashboard: Dashboard): Promise<Recording> {
   const stateDir = path.join(workDir, 'state');
+  await seedQuarantine(stateDir);
   const driver = await startMeteredDriver(path.join(ROOT, 'dist', 'bundle', 'main.js'), workDir, stateDir);
   let prom: Prometheus | null = null;
   try {
@@ -112,7 +117,7 @@ async function record(o: Options, workDir: string, dashboard: Dashboard): Promis
     await sleep(2 * SCRAPE_SECONDS * 1000); // the last scrapes of the run land before it is queried
     const end = Math.floor(Date.now() / 1000);
     const { data, step } = await queryPanels(dashboard, prom, start, end);
-    console.log(`${load.rec.calls} calls, ${load.expectedFailures} failed as meant to, ${load.rec.failures.length} unexpected failures`);
+    console.log(`${load.rec.calls + load.expectedFailures} calls, ${load.expectedFailures} of them made to fail (and did), ${load.rec.failures.length} unexpected failures`);
     for (const f of load.rec.failures.slice(0, 20)) console.log(`  ${f.method} ${f.code}: ${f.message}`);
     await cleanUp(driver.driver, load);
     return { minutes: o.minutes, start, end, step, data };
@@ -128,13 +133,13 @@ async function draw(o: Options, dashboard: Dashboard, r: Recording): Promise<voi
     `over a recorded ${r.minutes}-minute run of scripts/render-dashboard.sh on one driver (scrape every ${SCRAPE_SECONDS} s, step ${r.step} s). Drawn by docs/tools/dashboard/: a rendering, not a Grafana screenshot.`,
   ];
   const svg = renderSvg(dashboard, r.data, { width: WIDTH, start: r.start, end: r.end, step: r.step, caption });
-  await writeFile(o.out, png(svg));
+  await writeFile(o.out, await png(svg));
   console.log(`wrote ${o.out} (${(await readFile(o.out)).length} bytes)`);
 }
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
-  const dashboard = parseDashboard(readFileSync(path.join(ROOT, 'deploy', 'grafana', 'hostpath-csi.json'), 'utf8'));
+  const dashboard = parseDashboard(readFileSync(o.dashboard, 'utf8'));
   if (o.from !== null) {
     const kept = JSON.parse(await readFile(o.from, 'utf8')) as Recording;
     // The panels as the JSON says now (titles, units, layout); the answers as they were recorded.
