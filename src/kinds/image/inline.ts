@@ -112,7 +112,9 @@ async function inlineImageFindings(deps: NodeDeps, record: NodeVolumeRecord): Pr
       loops: deps.loops,
       image,
       stagingPath: mountDir,
-      stagingMounted: async () => (await mountStateAt(deps, mountDir, record.id)) === 'ours',
+      // The state directory is not mounted with Bidirectional propagation in the pod forms, so a replaced driver
+      // container no longer sees its own mount while the pod's target still holds the filesystem: mounted is enough.
+      stagingMounted: async () => (await mountStateAt(deps, mountDir, record.id)) === 'ours' || (await mountedElsewhere(deps, record)),
     }),
   ]);
   return [...storage, ...mounted];
@@ -131,6 +133,9 @@ async function remountInlineImage(deps: NodeDeps, record: NodeVolumeRecord, log:
   if (record.ephemeral?.formatted !== true) return false;
   const mountDir = deps.layout.ephemeralMountDir(record.id);
   if ((await mountStateAt(deps, mountDir, record.id)) !== 'none') return false;
+  // A target still holds the filesystem (the driver's container was replaced, its mount namespace with it): the
+  // pod has its volume, and checking a mounted filesystem is refused.
+  if (await mountedElsewhere(deps, record)) return false;
   const device = await currentLoop(deps, record.id);
   if (device === null) return false;
   await mountImageFs(deps, inlineImage(deps, record, fsTypeOfInline(record)), record, device, mountDir, log);

@@ -227,6 +227,19 @@ describe('an inline image volume at start-up', () => {
     await expectPublished();
   });
 
+  it("leaves alone one whose target still holds the filesystem when the driver's own mount went with its container", async () => {
+    await publish();
+    await d.mounter.unmount(fsDir());
+    d.filesystems.checks.length = 0;
+    await restart();
+    expect(d.mounter.mountsAt(fsDir())).toEqual([]);
+    expect(d.filesystems.checks).toEqual([]);
+    const res = await invoke(d.node.NodeGetVolumeStats, volumeStatsRequest(id, target));
+    expect(res.volume_condition).toEqual({ abnormal: false, message: 'inline image volume is healthy' });
+    await unpublish();
+    await expectGone();
+  });
+
   it.each(publishCrashes)('cleans up one whose publish stopped %s', async (_, crash) => {
     await d.nodeDeps.nodeRecords.put({ id, stagingPath: null, loopDevice: null, targets: {}, ephemeral: { capacityBytes: String(64n * MiB), fsType: 'ext4', formatted: false } });
     await crash();
