@@ -29,7 +29,7 @@ export async function publishEphemeral(deps: NodeDeps, cmd: EphemeralPublishComm
     if (existing && !existing.ephemeral) throw new FailedPreconditionError(`volume ${cmd.volumeId} is a persistent volume, not an inline one`);
     // CSI spec, NodePublishVolume: "Volume published but is incompatible" is ALREADY_EXISTS.
     if (existing && (existing.ephemeral?.fsType ?? null) !== cmd.fsType) {
-      throw new AlreadyExistsError(`inline volume ${cmd.volumeId} already exists as ${existing.ephemeral?.fsType ? `a ${existing.ephemeral.fsType} image` : 'a plain directory'}`);
+      throw new AlreadyExistsError(`inline volume ${cmd.volumeId} already exists as ${existing.ephemeral?.fsType ? `an ${existing.ephemeral.fsType} image` : 'a plain directory'}`);
     }
     if (cmd.fsType !== null && !existing) await inlineImageHalf(deps).requireSupported(deps, cmd.fsType);
     await confineToAllowedRoot(deps.fs, 'target_path', cmd.targetPath, deps.config.allowedPathRoot);

@@ -93,7 +93,7 @@ describe('publishing an inline image volume', () => {
   it('answers ALREADY_EXISTS when the same volume is asked for as a plain directory or another filesystem', async () => {
     await publish();
     const plain = await expectCode(invoke(d.node.NodePublishVolume, nodePublishRequest(id, '', target, { volume_context: { 'csi.storage.k8s.io/ephemeral': 'true' } })), status.ALREADY_EXISTS);
-    expect(plain.details).toBe(`inline volume ${id} already exists as a ext4 image`);
+    expect(plain.details).toBe(`inline volume ${id} already exists as an ext4 image`);
     await expectCode(publish({ fsType: 'xfs' }), status.ALREADY_EXISTS);
   });
 
