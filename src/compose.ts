@@ -10,6 +10,7 @@ import type { Logger } from './log';
 import { buildKinds } from './kinds/registry';
 import type { QuotaBackend } from './kinds/quota/controller';
 import { reattachStagedLoops } from './node/block';
+import { restoreInlineImages } from './node/ephemeral';
 import type { NodeDeps } from './node/node-deps';
 import type { NodeKindHalf } from './node/node-kind';
 import type { Host } from './os/host';
@@ -130,6 +131,7 @@ export async function loadState(driver: Driver, log: Logger): Promise<void> {
     const reattached = await reattachStagedLoops(restage, log);
     let remounted = 0;
     for (const half of node.nodeKinds.values()) remounted += (await half.restoreStaged?.(restage, log)) ?? 0;
-    log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted }, 'node state loaded');
+    const inline = await restoreInlineImages(restage, log);
+    log.info({ staged: node.nodeRecords.size, loopDevicesReattached: reattached, imagesRemounted: remounted, inlineImages: inline }, 'node state loaded');
   }
 }

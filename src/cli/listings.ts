@@ -61,7 +61,7 @@ export async function volumeRows(view: StateView, withUsage: boolean): Promise<R
     if (!n.ephemeral) continue;
     const dir = path.join(view.root, 'ephemeral', n.id);
     const used = withUsage ? await treeAllocatedBytes(dir) : null;
-    rows.push({ id: n.id, name: '(inline)', kind: 'ephemeral', accessType: 'mount', state: 'ready', capacityBytes: n.ephemeral.capacityBytes, usedBytes: used === null ? null : used.toString(), health: null, node: null, stagedAt: null, publishedAt: Object.keys(n.targets).sort(), loopDevice: null, attachedTo: [], source: null, createdAt: null });
+    rows.push({ id: n.id, name: '(inline)', kind: 'ephemeral', accessType: 'mount', state: 'ready', capacityBytes: n.ephemeral.capacityBytes, usedBytes: used === null ? null : used.toString(), health: null, node: null, stagedAt: null, publishedAt: Object.keys(n.targets).sort(), loopDevice: n.loopDevice ?? null, attachedTo: [], source: null, createdAt: null });
   }
   return rows;
 }

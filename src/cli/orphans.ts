@@ -96,6 +96,8 @@ function accounted(view: StateView): { mountPoints: Set<string>; devices: Set<st
   const devices = new Set<string>();
   for (const rec of view.node.records.values()) {
     if (rec.stagingPath) mountPoints.add(rec.stagingPath);
+    // An inline image volume's own mount of its filesystem, where its targets are bound from (src/kinds/image/inline.ts).
+    if (rec.ephemeral?.fsType) mountPoints.add(new StateLayout(view.root).ephemeralMountDir(rec.id));
     if (rec.loopDevice) devices.add(rec.loopDevice);
     for (const [target, t] of Object.entries(rec.targets)) {
       mountPoints.add(target);

@@ -5,7 +5,7 @@
 import type { Capability } from './capability';
 import type { SizeRange } from './size-range';
 import type { TopologyRequirement } from './topology';
-import type { ContentSource } from './volume-kind';
+import type { ContentSource, ImageFsType } from './volume-kind';
 
 export interface CreateVolumeCommand {
   name: string;
@@ -58,9 +58,13 @@ export interface EphemeralPublishCommand {
   capability: Capability;
   readonly: boolean;
   sizeBytes: bigint;
+  /** `sizeLimit: image`: the filesystem of the inline volume's own image; null for a plain directory. */
+  fsType: ImageFsType | null;
 }
 
 /** Kubernetes marks CSI inline (ephemeral) volumes with this volume_context key. */
 export const EPHEMERAL_CONTEXT_KEY = 'csi.storage.k8s.io/ephemeral';
 /** The pod's volumeAttributes key that sizes an inline volume (Kubernetes quantity, e.g. 256Mi). */
 export const EPHEMERAL_SIZE_KEY = 'size';
+/** The pod's volumeAttributes key naming the filesystem of an inline volume with `sizeLimit: image`. */
+export const EPHEMERAL_FS_TYPE_KEY = 'fsType';

@@ -20,7 +20,7 @@ export async function directoryPresent(ctx: StorageCheckContext, vol?: VolumeRec
 }
 
 /** The image must be a regular file of exactly the volume's capacity (src/kinds/sparse-image.ts keeps it so). */
-export async function imageIntact(ctx: StorageCheckContext, vol: VolumeRecord): Promise<HealthFinding[]> {
+export async function imageIntact(ctx: StorageCheckContext, vol: Pick<VolumeRecord, 'capacityBytes'>): Promise<HealthFinding[]> {
   const info = await ctx.probe.pathInfo(ctx.dataPath);
   if (!info) return [finding('INACCESSIBLE', 'VolumeImageMissing', `volume image ${ctx.dataPath} is missing from the state directory`)];
   if (info.type !== 'file') return [finding('INACCESSIBLE', 'VolumeImageMissing', `volume image path ${ctx.dataPath} is not a regular file`)];

@@ -1,7 +1,12 @@
 import type { Logger } from '../log';
 import type { NodeDeps } from './node-deps';
 
+/**
+ * The image a volume's loop devices are backed by: the controller's volumes/<id>/disk.img, or for an inline volume
+ * with `sizeLimit: image` (its node record says so) the node's own ephemeral/<id>/disk.img.
+ */
 export function blockImage(deps: NodeDeps, volumeId: string): string {
+  if (deps.nodeRecords.get(volumeId)?.ephemeral?.fsType) return deps.layout.ephemeralImageFile(volumeId);
   return deps.controllerState.imageFile(volumeId);
 }
 

@@ -1,7 +1,7 @@
 import { hostPathProblem } from '../validate/fields';
 import { blockImage } from './block';
 import { mountStateAt } from './mounts';
-import { loadVolume, type NodeDeps } from './node-deps';
+import { inlineImageHalf, isInlineImage, loadVolume, type NodeDeps } from './node-deps';
 import { mountHolding } from '../os/project-quota';
 import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import { healthChecksFor } from '../volumes/health-checks';
@@ -49,7 +49,10 @@ function targetPaths(deps: NodeDeps, record: NodeVolumeRecord | undefined, publi
 export async function nodeVolumeFindings(deps: NodeHealthDeps, volumeId: string, publishPath = ''): Promise<HealthFinding[]> {
   const record = deps.nodeRecords.get(volumeId);
   const targets = targetPaths(deps, record, publishPath);
-  if (record?.ephemeral) return targetFindings(deps, volumeId, targets);
+  if (record?.ephemeral) {
+    const [image, published] = await Promise.all([isInlineImage(record) ? inlineImageHalf(deps).findings(deps, record) : [], targetFindings(deps, volumeId, targets)]);
+    return [...image, ...published];
+  }
   const vol = await loadVolume(deps, volumeId);
   const checks = healthChecksFor(deps, vol.kind);
   const [storage, staged, published] = await Promise.all([

@@ -13,7 +13,7 @@ import { quarantinedError, type RecordStore } from '../state/record-store';
 import type { VolumeBackend } from '../volumes/backend';
 import type { KindHealthChecks } from '../volumes/health-checks';
 import type { StateLayout } from '../volumes/layout';
-import type { NodeKindHalf } from './node-kind';
+import type { InlineKindHalf, NodeKindHalf } from './node-kind';
 import { isStaticVolumeId, stagedStaticVolume } from '../volumes/static';
 import type { NodeVolumeRecord, VolumeKind, VolumeRecord } from '../volumes/model';
 
@@ -52,6 +52,16 @@ export { backendFor } from '../volumes/backend';
 export function nodeKindOf(deps: Pick<NodeDeps, 'nodeKinds'>, kind: VolumeKind): NodeKindHalf {
   const half = deps.nodeKinds.get(kind);
   if (!half) throw new InternalError(`no node half for volume kind ${kind}`);
+  return half;
+}
+
+/** An inline volume with `sizeLimit: image`: its record names the filesystem of its image. */
+export const isInlineImage = (record: NodeVolumeRecord | undefined): boolean => record?.ephemeral?.fsType !== undefined;
+
+/** The image kind's steps for inline volumes (src/kinds/image/inline.ts), through the registry. */
+export function inlineImageHalf(deps: Pick<NodeDeps, 'nodeKinds'>): InlineKindHalf {
+  const half = nodeKindOf(deps, 'image').inline;
+  if (!half) throw new InternalError('the image kind has no inline half');
   return half;
 }
 

@@ -1,6 +1,9 @@
 import type { Logger } from '../log';
 import type { Capability } from '../domain/capability';
-import type { NodeVolumeRecord, VolumeRecord } from '../volumes/model';
+import type { EphemeralPublishCommand } from '../domain/commands';
+import type { HealthFinding } from '../domain/health';
+import type { VolumeUsage } from '../volumes/backend';
+import type { ImageFsType, NodeVolumeRecord, VolumeRecord } from '../volumes/model';
 import type { NodeDeps } from './node-deps';
 
 /**
@@ -19,4 +22,27 @@ export interface NodeKindHalf {
   grow?(deps: NodeDeps, vol: VolumeRecord, mountPoint: string, log: Logger): Promise<void>;
   /** At start-up, after loop devices are back: puts back what a reboot took from staged volumes; returns how many. */
   restoreStaged?(deps: NodeDeps, log: Logger): Promise<number>;
+  /** CSI inline volumes of this kind (the image kind: `sizeLimit: image`); src/node/ephemeral.ts orchestrates them. */
+  readonly inline?: InlineKindHalf;
+}
+
+/**
+ * A kind's steps for a CSI inline volume, under the volume's lock, the node record already on disk. Every step is
+ * idempotent: a publish or unpublish retried after a crash at any point finishes the job.
+ */
+export interface InlineKindHalf {
+  /** FAILED_PRECONDITION before anything is made when this node cannot hold the filesystem asked for. */
+  requireSupported(deps: NodeDeps, fsType: ImageFsType): Promise<void>;
+  /** Makes what is missing and binds it at the target; returns the record as it now stands (target not yet in it). */
+  publish(deps: NodeDeps, cmd: EphemeralPublishCommand, record: NodeVolumeRecord, log: Logger): Promise<NodeVolumeRecord>;
+  /** After the last target is gone: undoes what the host holds (mounts, loop devices) before the data is removed. */
+  release(deps: NodeDeps, record: NodeVolumeRecord, log: Logger): Promise<void>;
+  /** NodeGetVolumeStats of the volume mounted at `volumePath`. */
+  usage(deps: NodeDeps, volumePath: string): Promise<VolumeUsage>;
+  /** Health of the volume's storage and its own mount (targets are checked by the caller). */
+  findings(deps: NodeDeps, record: NodeVolumeRecord): Promise<HealthFinding[]>;
+  /** Whether the volume shows at some mount besides its own: a target bound before a crash recorded it. */
+  mountedElsewhere(deps: NodeDeps, record: NodeVolumeRecord): Promise<boolean>;
+  /** At start-up, loop devices back: puts back what a reboot took; true when it did something. */
+  restore(deps: NodeDeps, record: NodeVolumeRecord, log: Logger): Promise<boolean>;
 }

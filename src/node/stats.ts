@@ -42,7 +42,7 @@ export interface VolumeStats {
 
 export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeStats> {
   const inline = await inlineMountedAt(deps, volumeId, volumePath);
-  if (inline) return ephemeralStats(deps, inline);
+  if (inline) return ephemeralStats(deps, inline, volumePath.replace(/\/+$/, ''));
   const vol = await volumeMountedAt(deps, volumeId, volumePath);
   const backend = backendFor(deps, vol.kind);
   // The v1.12 VolumeCondition of NodeGetVolumeStats is the node's v1.13 health findings folded into one flag.

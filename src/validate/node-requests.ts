@@ -1,12 +1,14 @@
 import { InvalidArgumentError } from '../errors';
-import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand, type NodePublishCommand as PublishCommand, type StageCommand } from '../domain/commands';
+import { EPHEMERAL_CONTEXT_KEY, EPHEMERAL_FS_TYPE_KEY, EPHEMERAL_SIZE_KEY, type EphemeralPublishCommand, type NodePublishCommand as PublishCommand, type StageCommand } from '../domain/commands';
 import type { NodePublishVolumeRequest__Output } from '../generated/csi/v1/NodePublishVolumeRequest';
 import type { NodeStageVolumeRequest__Output } from '../generated/csi/v1/NodeStageVolumeRequest';
 import { parseCapability } from './capability';
 import { requireField, validateHostPath, validateObjectId, validateStringMap } from './fields';
 import { parseQuantity } from './quantity';
 import { refuseAboveMax } from '../domain/size-range';
-import { SIZE_LIMIT_KEY } from '../domain/kind-choice';
+import { DEFAULT_IMAGE_FS, SIZE_LIMIT_KEY } from '../domain/kind-choice';
+import { IMAGE_FS_TYPES, type ImageFsType } from '../domain/volume-kind';
+import type { Capability } from '../domain/capability';
 
 /** The settings node requests are checked against (src/config.ts Config has them; not imported, so no cycle). */
 export interface NodeRequestLimits {
@@ -32,9 +34,10 @@ export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: 
   const capability = parseCapability('volume_capability', req.volume_capability);
   if (req.volume_context[EPHEMERAL_CONTEXT_KEY] === 'true') {
     if (capability.accessType === 'block') throw new InvalidArgumentError('inline (ephemeral) volumes are filesystem volumes only');
-    refuseInlineSizeLimit(req.volume_context[SIZE_LIMIT_KEY]);
+    const image = inlineSizeLimit(req.volume_context[SIZE_LIMIT_KEY]) === 'image';
+    const fsType = inlineFsType(image, req.volume_context[EPHEMERAL_FS_TYPE_KEY], capability);
     const sizeBytes = ephemeralSize(req.volume_context[EPHEMERAL_SIZE_KEY], config);
-    return { kind: 'ephemeral', cmd: { volumeId, targetPath, capability, readonly: req.readonly, sizeBytes } };
+    return { kind: 'ephemeral', cmd: { volumeId, targetPath, capability, readonly: req.readonly, sizeBytes, fsType } };
   }
   // We advertise STAGE_UNSTAGE_VOLUME, so the CO must name the staging path (CSI spec, NodePublishVolume).
   if (req.staging_target_path === '') throw new InvalidArgumentError('staging_target_path is required: this driver stages volumes');
@@ -44,12 +47,41 @@ export function parseNodePublish(req: NodePublishVolumeRequest__Output, config: 
 }
 
 /**
- * Inline volumes are plain directories: their size is recorded, not enforced. A pod asking for an enforced size is
- * refused rather than silently given less; a generic ephemeral volume (a claim template) of a sizeLimit class gets one.
+ * How an inline volume keeps its size: `none` (or absent) a plain directory, the size recorded and reported but not
+ * enforced; `image` a sparse image of exactly that size holding its own filesystem, loop-mounted (a write past it
+ * fails with ENOSPC inside the pod). `quota` is refused: a project quota needs the state directory on an XFS or ext4
+ * filesystem mounted with prjquota and a project ID allocated and released by the node, which only the controller
+ * side does today (src/kinds/quota); a pod asking for it gets an error rather than silently less.
  */
-function refuseInlineSizeLimit(value: string | undefined): void {
-  if (value === undefined || value === '' || value === 'none') return;
-  throw new InvalidArgumentError(`volume attribute ${SIZE_LIMIT_KEY} ${JSON.stringify(value.slice(0, 64))} is not supported for CSI inline volumes (plain directories; size not enforced): use a generic ephemeral volume of a StorageClass with ${SIZE_LIMIT_KEY}`);
+function inlineSizeLimit(value: string | undefined): 'none' | 'image' {
+  if (value === undefined || value === '' || value === 'none') return 'none';
+  if (value === 'image') return 'image';
+  if (value === 'quota') {
+    throw new InvalidArgumentError(`volume attribute ${SIZE_LIMIT_KEY} "quota" is not supported for CSI inline volumes (the node allocates no project quotas): use ${SIZE_LIMIT_KEY} image, or a generic ephemeral volume of a StorageClass with ${SIZE_LIMIT_KEY} quota`);
+  }
+  throw new InvalidArgumentError(`volume attribute ${SIZE_LIMIT_KEY} ${JSON.stringify(value.slice(0, 64))} must be one of none, image for a CSI inline volume`);
+}
+
+/**
+ * The filesystem of an inline image: volumeAttributes.fsType or the capability's fs_type (the pod's csi.fsType),
+ * ext4 when neither names one. A plain directory has no filesystem of its own, so an fsType attribute there is a
+ * mistake worth saying; the capability's fs_type is ignored for it, as before.
+ */
+function inlineFsType(image: boolean, attribute: string | undefined, capability: Capability): ImageFsType | null {
+  const named = attribute ?? '';
+  if (!image) {
+    if (named !== '') throw new InvalidArgumentError(`volume attribute ${EPHEMERAL_FS_TYPE_KEY} applies only with ${SIZE_LIMIT_KEY} image (a plain inline directory has no filesystem of its own)`);
+    return null;
+  }
+  if (named !== '' && capability.fsType !== '' && named !== capability.fsType) {
+    throw new InvalidArgumentError(`volume attribute ${EPHEMERAL_FS_TYPE_KEY} ${JSON.stringify(named.slice(0, 64))} differs from the capability's fs_type ${JSON.stringify(capability.fsType.slice(0, 64))}`);
+  }
+  const wanted = named !== '' ? named : capability.fsType;
+  if (wanted === '') return DEFAULT_IMAGE_FS;
+  if (!(IMAGE_FS_TYPES as readonly string[]).includes(wanted)) {
+    throw new InvalidArgumentError(`fsType ${JSON.stringify(wanted.slice(0, 64))} is not one an inline image volume can hold (${IMAGE_FS_TYPES.join(', ')})`);
+  }
+  return wanted as ImageFsType;
 }
 
 /** volumeAttributes.size of an inline volume, in Kubernetes quantity syntax; absent means --default-volume-size. */

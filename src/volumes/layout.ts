@@ -12,6 +12,7 @@ export const BLOCK_IMAGE = 'disk.img';
  *   volumes/<volume-id>/            the volume's data (dir, quota kinds: the tree itself)
  *   volumes/<volume-id>/disk.img    block, image kinds: the sparse image a loop device attaches
  *   ephemeral/<volume-id>/          node: an inline (CSI ephemeral) volume's data
+ *   ephemeral/<volume-id>/disk.img  node: an inline volume with sizeLimit image: its image; fs/ is where it is mounted
  *   records/volumes/<id>.json       controller: one record per volume
  *   records/attachments/<id>.json   controller: one record per (volume, node) attachment
  *   records/node/<volume-id>.json   node: staging path and published targets of a volume on this node
@@ -47,6 +48,16 @@ export class StateLayout {
   /** An inline (ephemeral) volume's data, owned by the node alone. */
   ephemeralDataDir(volumeId: string): string {
     return path.join(this.root, 'ephemeral', volumeId);
+  }
+
+  /** An inline volume with `sizeLimit: image`: its sparse image, inside its data directory. */
+  ephemeralImageFile(volumeId: string): string {
+    return path.join(this.ephemeralDataDir(volumeId), BLOCK_IMAGE);
+  }
+
+  /** Where the node mounts an inline image volume's filesystem before binding it at the pod's target. */
+  ephemeralMountDir(volumeId: string): string {
+    return path.join(this.ephemeralDataDir(volumeId), 'fs');
   }
 
   /**

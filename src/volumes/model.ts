@@ -59,10 +59,20 @@ export interface NodeVolumeRecord {
    */
   offlineResize?: boolean;
   /** Set for a CSI inline volume, which exists only on this node (created at NodePublish, deleted at unpublish). */
-  ephemeral?: { capacityBytes: string } | null;
+  ephemeral?: EphemeralInfo | null;
   /** Set for a static (pre-provisioned) volume at its first stage: the real path of its directory (src/volumes/static.ts). */
   staticDir?: string | null;
   targets: Record<string, NodeTarget>;
+}
+
+/**
+ * An inline volume's size and, for one with `sizeLimit: image`, the filesystem of its image
+ * (ephemeral/<id>/disk.img) and whether mkfs has finished on it: until then a retried publish makes it again.
+ */
+export interface EphemeralInfo {
+  capacityBytes: string;
+  fsType?: ImageFsType;
+  formatted?: boolean;
 }
 
 export interface NodeTarget {
@@ -137,8 +147,14 @@ export function parseNodeVolumeRecord(raw: unknown): NodeVolumeRecord {
   }
   const loopDevice = optStr(o, 'loopDevice');
   const eph = o['ephemeral'] === undefined || o['ephemeral'] === null ? null : obj(o['ephemeral'], 'ephemeral');
-  const ephemeral = eph ? { capacityBytes: str(eph, 'capacityBytes') } : null;
+  const ephemeral = eph ? parseEphemeral(eph) : null;
   const offlineResize = o['offlineResize'] === true;
   const staticDir = optDataDir({ dataDir: o['staticDir'] }).dataDir;
   return { id: str(o, 'id'), stagingPath, loopDevice, ephemeral, targets, ...(offlineResize ? { offlineResize } : {}), ...(staticDir ? { staticDir } : {}) };
+}
+
+function parseEphemeral(o: Record<string, unknown>): EphemeralInfo {
+  const capacityBytes = str(o, 'capacityBytes');
+  if (o['fsType'] === undefined || o['fsType'] === null) return { capacityBytes };
+  return { capacityBytes, fsType: oneOf(o, 'fsType', IMAGE_FS_TYPES), formatted: o['formatted'] === true };
 }

@@ -9,6 +9,8 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
 const kindScript = readFileSync(path.join(ROOT, 'test', 'e2e', 'kind.sh'), 'utf8');
 const GROUP_EXAMPLE = 'group-snapshot.yaml';
 const groupCase = readFileSync(path.join(ROOT, 'test', 'e2e', 'local-cluster', 'cases', '15-group-snapshots.test.ts'), 'utf8');
+const INLINE_IMAGE_EXAMPLE = 'ephemeral-pod-image.yaml';
+const inlineImageCase = readFileSync(path.join(ROOT, 'test', 'e2e', 'local-cluster', 'cases', '17-inline-image.test.ts'), 'utf8');
 
 interface Claim extends K8sObject {
   spec: { storageClassName?: string; volumeMode?: string; accessModes: string[]; dataSource?: { kind: string; name: string } };
@@ -22,16 +24,19 @@ describe('examples', () => {
     for (const f of files) expect(readFileSync(path.join(DIR, f), 'utf8'), f).toMatch(/^# \S.{20,}\n/);
   });
 
-  it('every example is exercised by test/e2e/kind.sh, the group snapshot one by the local-cluster case 15', () => {
+  it('every example is exercised by test/e2e/kind.sh, the group snapshot one by the local-cluster case 15, the inline image one by case 17', () => {
     // kind.sh deploys the single-node form, without group snapshots; case 15 deploys single-node-group-snapshots.
-    for (const f of files.filter((f) => f !== GROUP_EXAMPLE)) expect(kindScript, f).toContain(`$ex/${f}`);
+    for (const f of files.filter((f) => f !== GROUP_EXAMPLE && f !== INLINE_IMAGE_EXAMPLE)) expect(kindScript, f).toContain(`$ex/${f}`);
     expect(groupCase).toContain(`examples/${GROUP_EXAMPLE}`);
+    // Case 17 reads loop devices and mounts on the host, which a kind node (a container) does not share.
+    expect(inlineImageCase).toContain(`'examples', '${INLINE_IMAGE_EXAMPLE}'`);
   });
 
   it('covers a PVC, block, clone, snapshot and restore, group snapshot, expansion, inline ephemeral and ReadWriteOncePod', () => {
     expect(files).toEqual([
       'block-pvc-pod.yaml',
       'clone.yaml',
+      'ephemeral-pod-image.yaml',
       'ephemeral-pod.yaml',
       'expansion.yaml',
       'group-snapshot.yaml',
@@ -94,14 +99,13 @@ describe.skipIf(!haveTools)(`examples against the deployment${NEEDS_TOOLS}`, () 
     }
   });
 
-  it('the inline ephemeral volume names the driver and a size', () => {
+  it('the inline ephemeral volumes name the driver and a size, the image one sizeLimit image and its filesystem', () => {
     const driver = deployed.find((o) => o.kind === 'CSIDriver')!.metadata.name;
     const inline = objects()
       .filter((o): o is PodObj => o.kind === 'Pod')
       .flatMap((p) => (p.spec.volumes ?? []).filter((v) => v.csi));
-    expect(inline).toHaveLength(1);
-    expect(inline[0]!.csi!.driver).toBe(driver);
-    expect(inline[0]!.csi!.volumeAttributes?.size).toBe('256Mi');
+    expect(inline.map((v) => v.csi!.driver)).toEqual([driver, driver]);
+    expect(inline.map((v) => v.csi!.volumeAttributes)).toEqual([{ sizeLimit: 'image', size: '64Mi', fsType: 'ext4' }, { size: '256Mi' }]);
   });
 
   it('the block and expansion examples ask for raw block volumes, the RWOP one for ReadWriteOncePod', () => {

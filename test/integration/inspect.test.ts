@@ -72,6 +72,10 @@ describe.skipIf(!isRoot)(`hostpath-csi inspect on a real state directory${NEEDS_
     const n = driver.clients.node;
     ids['inlineTarget'] = path.join(root, 'pods', 'inline', 'mount');
     await call(n.NodePublishVolume.bind(n), { volume_id: 'inline-1', target_path: ids['inlineTarget'], volume_capability: mountCapability('SINGLE_NODE_WRITER'), readonly: false, volume_context: { 'csi.storage.k8s.io/ephemeral': 'true', size: '8Mi' } });
+    // An inline image: its own mount (ephemeral/<id>/fs) and loop device are the node's, not orphans.
+    ids['inlineImageTarget'] = path.join(root, 'pods', 'inline-img', 'mount');
+    const imageContext = { 'csi.storage.k8s.io/ephemeral': 'true', sizeLimit: 'image', size: '8Mi' };
+    await call(n.NodePublishVolume.bind(n), { volume_id: 'inline-img', target_path: ids['inlineImageTarget'], volume_capability: mountCapability('SINGLE_NODE_WRITER'), readonly: false, volume_context: imageContext });
     await makeOrphans();
   });
 
@@ -118,6 +122,7 @@ describe.skipIf(!isRoot)(`hostpath-csi inspect on a real state directory${NEEDS_
     const byName = Object.fromEntries(volumes.map((v) => [v['name'], v]));
     expect(volumes.map((v) => [v['name'], v['kind'], v['state']]).sort()).toEqual([
       ['(inline)', 'ephemeral', 'ready'],
+      ['(inline)', 'ephemeral', 'ready'],
       ['pv-block', 'block', 'ready'],
       ['pv-dir', 'dir', 'ready'],
       ['pv-gone', 'dir', 'ready'],
@@ -130,12 +135,15 @@ describe.skipIf(!isRoot)(`hostpath-csi inspect on a real state directory${NEEDS_
     // The controller's health checks (src/kinds/<kind>/health.ts): only the volume whose directory was removed is abnormal.
     expect(volumes.map((v) => [v['name'], v['health']]).sort()).toEqual([
       ['(inline)', null],
+      ['(inline)', null],
       ['pv-block', 'ok'],
       ['pv-dir', 'ok'],
       ['pv-gone', 'VolumeDirectoryMissing'],
       ['pv-image', 'ok'],
     ]);
-    expect(byName['(inline)']).toMatchObject({ id: 'inline-1', capacityBytes: String(8 * MiB), publishedAt: [ids['inlineTarget']] });
+    const byId = Object.fromEntries(volumes.map((v) => [v['id'], v]));
+    expect(byId['inline-1']).toMatchObject({ name: '(inline)', capacityBytes: String(8 * MiB), publishedAt: [ids['inlineTarget']], loopDevice: null });
+    expect(byId['inline-img']).toMatchObject({ name: '(inline)', capacityBytes: String(8 * MiB), publishedAt: [ids['inlineImageTarget']], loopDevice: expect.stringMatching(/^\/dev\/loop\d+$/) });
 
     const snapshots = await inspectJson<Row[]>(state, 'snapshots');
     expect(snapshots.map((s) => [s['name'], s['sourceVolume'], s['state'], s['group'] === null ? null : 'group'])).toEqual(

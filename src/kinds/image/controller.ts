@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { InternalError } from '../../errors';
 import type { NodeStateForController } from '../../contract';
 import type { TreeCopier } from '../../os/copy';
@@ -32,8 +33,7 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
   }
 
   async create(volume: VolumeRecord): Promise<void> {
-    await this.createImage(volume);
-    await this.filesystems.make(this.imageOf(volume), fsTypeOf(volume));
+    await makeImageFile(this.fs, this.filesystems, this.imageOf(volume), BigInt(volume.capacityBytes), fsTypeOf(volume));
   }
 
   /**
@@ -87,17 +87,7 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
    * Elsewhere, the image's allocated blocks against its capacity.
    */
   async usage(volume: VolumeRecord, mountedAt?: string): Promise<VolumeUsage> {
-    if (mountedAt !== undefined) {
-      const fs = await this.statFs(mountedAt);
-      return {
-        totalBytes: fs.totalBytes,
-        usedBytes: fs.totalBytes > fs.availableBytes ? fs.totalBytes - fs.availableBytes : 0n,
-        availableBytes: fs.availableBytes,
-        totalInodes: fs.totalInodes,
-        usedInodes: fs.totalInodes - fs.freeInodes,
-        availableInodes: fs.freeInodes,
-      };
-    }
+    if (mountedAt !== undefined) return mountedImageUsage(this.statFs, mountedAt);
     return this.allocatedUsage(volume);
   }
 
@@ -105,6 +95,29 @@ export class ImageBackend extends SparseImageBackend implements VolumeBackend {
   private mountedAt(volume: VolumeRecord): Promise<string | null> {
     return this.nodeState.mountOfImage(this.imageOf(volume));
   }
+}
+
+/**
+ * An image file of exactly `sizeBytes` (sparse) in its own directory, with an empty filesystem of `fsType` filling
+ * it: a persistent image volume's at CreateVolume, an inline one's at its first NodePublishVolume.
+ */
+export async function makeImageFile(fs: HostFs, filesystems: Pick<Filesystems, 'make'>, image: string, sizeBytes: bigint, fsType: ImageFsType): Promise<void> {
+  await fs.mkdirs(path.dirname(image), 0o700);
+  await fs.growFile(image, sizeBytes, 0o600);
+  await filesystems.make(image, fsType);
+}
+
+/** statfs of an image's own mounted filesystem: what a writer inside can still use (bytes and inodes). */
+export async function mountedImageUsage(statFs: StatFs, mountPoint: string): Promise<VolumeUsage> {
+  const fs = await statFs(mountPoint);
+  return {
+    totalBytes: fs.totalBytes,
+    usedBytes: fs.totalBytes > fs.availableBytes ? fs.totalBytes - fs.availableBytes : 0n,
+    availableBytes: fs.availableBytes,
+    totalInodes: fs.totalInodes,
+    usedInodes: fs.totalInodes - fs.freeInodes,
+    availableInodes: fs.freeInodes,
+  };
 }
 
 export function fsTypeOf(volume: Pick<VolumeRecord, 'id' | 'fsType'>): ImageFsType {

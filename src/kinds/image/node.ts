@@ -4,11 +4,12 @@ import { FilesystemDamagedError, OnlineGrowRefusedError } from '../../os/filesys
 import type { HostFs } from '../../os/host-fs';
 import type { Capability } from '../../domain/capability';
 import { fsTypeOf } from './controller';
-import type { NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
+import type { ImageFsType, NodeVolumeRecord, VolumeRecord } from '../../volumes/model';
 import { currentLoop, detachLoops, ensureLoop } from '../../node/block';
 import { mountStateAt } from '../../node/mounts';
 import { loadVolume, type NodeDeps } from '../../node/node-deps';
 import type { NodeKindHalf } from '../../node/node-kind';
+import { imageInline } from './inline';
 
 /**
  * NodeStageVolume of an image volume: its image on a loop device, the filesystem grown to fill the image (a restore
@@ -28,9 +29,7 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
   await deps.nodeRecords.put(staged);
   if (here === 'none') {
     try {
-      staged = await readyToMount(deps, vol, staged, device, log);
-      await deps.fs.mkdirs(stagingPath, 0o750);
-      await deps.mounter.mountDevice(device, stagingPath, fsType);
+      staged = await mountImageFs(deps, imageOnNode(deps, vol), staged, device, stagingPath, log);
     } catch (err) {
       await detachLoops(deps, vol.id, log).catch(() => undefined);
       // offlineResize stays as readyToMount last wrote it: a retry must know an interrupted resize needs a full repair.
@@ -47,6 +46,26 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
   // Growing it is NodeExpandVolume's job; trying here made every repeat fail where online growth is refused.
 }
 
+/** What the node's image steps need to know of an image, persistent (here) or inline (src/node/ephemeral-image.ts). */
+export interface ImageOnNode {
+  volumeId: string;
+  image: string;
+  fsType: ImageFsType;
+}
+
+const imageOnNode = (deps: NodeDeps, vol: VolumeRecord): ImageOnNode => ({ volumeId: vol.id, image: deps.controllerState.stageSource(vol), fsType: fsTypeOf(vol) });
+
+/**
+ * Mounts the filesystem of an image attached at `device` on `mountPoint`, after readyToMount: the staging mount
+ * of a persistent image volume, the node's own mount of an inline one. Returns the record as readyToMount left it.
+ */
+export async function mountImageFs(deps: NodeDeps, img: ImageOnNode, record: NodeVolumeRecord, device: string, mountPoint: string, log: Logger): Promise<NodeVolumeRecord> {
+  const ready = await readyToMount(deps, img, record, device, log);
+  await deps.fs.mkdirs(mountPoint, 0o750);
+  await deps.mounter.mountDevice(device, mountPoint, img.fsType);
+  return ready;
+}
+
 /**
  * Makes the unmounted filesystem of an image volume ready to mount: the loop device sees the whole image, the
  * filesystem is checked, and grown offline to fill the image (a restore into a bigger volume, an expansion while
@@ -54,16 +73,16 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
  * running and the next attempt repairs fully first (e2fsck -f -y; measured: 30 of 30 resizes SIGKILLed at random
  * moments came back consistent, with their data, and then grew). Returns the record as it now stands.
  */
-async function readyToMount(deps: NodeDeps, vol: VolumeRecord, record: NodeVolumeRecord, device: string, log: Logger): Promise<NodeVolumeRecord> {
-  const fsType = fsTypeOf(vol);
+async function readyToMount(deps: NodeDeps, img: ImageOnNode, record: NodeVolumeRecord, device: string, log: Logger): Promise<NodeVolumeRecord> {
+  const { fsType } = img;
   await deps.loops.refreshSize(device);
   try {
     await deps.filesystems.check(device, fsType, record.offlineResize === true);
   } catch (err) {
     if (!(err instanceof FilesystemDamagedError)) throw err;
-    throw new FailedPreconditionError(`the filesystem of volume ${vol.id} has errors a check could not repair; run e2fsck on ${deps.controllerState.stageSource(vol)} by hand: ${err.message}`);
+    throw new FailedPreconditionError(`the filesystem of volume ${img.volumeId} has errors a check could not repair; run e2fsck on ${img.image} by hand: ${err.message}`);
   }
-  if (record.offlineResize === true) log.warn({ volumeId: vol.id, device }, 'repaired the filesystem after an interrupted offline resize');
+  if (record.offlineResize === true) log.warn({ volumeId: img.volumeId, device }, 'repaired the filesystem after an interrupted offline resize');
   let current = record;
   if (await deps.filesystems.needsOfflineGrow(device, fsType)) {
     current = { ...current, offlineResize: true };
@@ -82,7 +101,7 @@ async function readyToMount(deps: NodeDeps, vol: VolumeRecord, record: NodeVolum
  * A filesystem straight from mkfs has a root only root may write; a plain directory volume is 0777 (pods run as
  * any user; with fsGroupPolicy File kubelet narrows it), so a fresh image root gets the same, once.
  */
-async function openFreshRoot(fs: HostFs, root: string): Promise<void> {
+export async function openFreshRoot(fs: HostFs, root: string): Promise<void> {
   const s = await fs.stat(root);
   if ((s.mode & 0o777) !== 0o755 || s.uid !== 0) return;
   const names = await fs.readdir(root);
@@ -117,6 +136,7 @@ export async function growMountedImage(deps: NodeDeps, vol: VolumeRecord, mountP
 export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<number> {
   let remounted = 0;
   for (const record of [...deps.nodeRecords.values()]) {
+    // Inline image volumes (record.ephemeral) have no staging path: src/node/ephemeral-image.ts restores those.
     if (!record.loopDevice || record.stagingPath === null) continue;
     const vol = await loadVolume(deps, record.id).catch((err: unknown) => {
       // Not a reason to fail start-up (the other volumes must be served), but never silent: NodeStage says why later.
@@ -127,9 +147,7 @@ export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<
     try {
       if ((await mountStateAt(deps, record.stagingPath, vol.id)) !== 'none') continue;
       // The same checks as NodeStage: a crash may have stopped an offline resize half-way.
-      await readyToMount(deps, vol, record, record.loopDevice, log);
-      await deps.fs.mkdirs(record.stagingPath, 0o750);
-      await deps.mounter.mountDevice(record.loopDevice, record.stagingPath, fsTypeOf(vol));
+      await mountImageFs(deps, imageOnNode(deps, vol), record, record.loopDevice, record.stagingPath, log);
       remounted++;
     } catch (err) {
       log.error({ volumeId: record.id, err: (err as Error).message }, 'could not mount a staged image volume again');
@@ -144,4 +162,5 @@ export const imageNode: NodeKindHalf = {
   stage: stageImage,
   grow: growMountedImage,
   restoreStaged: remountStagedImages,
+  inline: imageInline,
 };
