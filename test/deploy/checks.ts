@@ -265,6 +265,9 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
         expect(flag(prov, 'extra-create-metadata')).toBe('');
         // Its classes bind immediately: capacity is published for them as information (docs/kubernetes.md).
         expect(flag(prov, 'capacity-for-immediate-binding')).toBe('');
+        // Refreshing every class's object after each provision must not queue behind the 1 request/s default.
+        expect(flag(prov, 'kube-api-capacity-qps')).toBe('20');
+        expect(flag(prov, 'kube-api-capacity-burst')).toBe('40');
         expect(hasContainer(pod, 'csi-resizer')).toBe(true);
         expect(hasContainer(pod, 'csi-snapshotter')).toBe(true);
         for (const sc of ofKind(objects, 'StorageClass')) expect(sc.allowVolumeExpansion, sc.metadata.name).toBe(true);
@@ -291,6 +294,8 @@ export function describeDeployment(title: string, render: () => K8sObject[], exp
           'immediate-topology': 'false',
           'enable-capacity': '',
           'capacity-ownerref-level': '0',
+          'kube-api-capacity-qps': '20',
+          'kube-api-capacity-burst': '40',
           'feature-gates': 'Topology=true',
         })) {
           expect(flag(prov.args, f), f).toBe(v);

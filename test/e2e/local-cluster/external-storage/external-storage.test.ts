@@ -3,20 +3,26 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cluster, REPO } from '../lib/cluster';
-import { ensureForm } from '../lib/deployment';
+import { ensureForm, type Form } from '../lib/deployment';
 import { countJunit } from './junit';
 import { FOCUS, skipPattern } from './specs';
 
 /**
- * Kubernetes' own storage e2e suite (e2e.test, External Storage) against the single-node form with group snapshots on
- * (overlays/single-node-group-snapshots, so groupSnapshot can be claimed) deployed as pods, once
- * per driver definition in test/e2e/storage (one StorageClass kind each). ginkgo runs the specs in E2E_PROCS
- * parallel processes; each definition's JUnit report and counts (counts.json, which scripts/summarize-tests.js adds
- * to the closing line) stay in .run/external-storage/<definition>/. Which specs: specs.ts (E2E_EXTERNAL_STORAGE=full
- * for all of them, E2E_FOCUS for any other --focus).
+ * Kubernetes' own storage e2e suite (e2e.test, External Storage) against the driver deployed as pods, once per driver
+ * definition in test/e2e/storage (one deployment form and StorageClass kind each): the single-node form with group
+ * snapshots on (overlays/single-node-group-snapshots, so groupSnapshot can be claimed) and the distributed form
+ * (overlays/distributed: per-node provisioner and snapshotter, node-driven expansion). ginkgo runs the specs in
+ * E2E_PROCS parallel processes; each definition's JUnit report and counts (counts.json, which
+ * scripts/summarize-tests.js adds to the closing line) stay in .run/external-storage/<definition>/. Which specs:
+ * specs.ts (E2E_EXTERNAL_STORAGE=full for all of them, E2E_FOCUS for any other --focus).
  */
 
-const DEFINITIONS = ['hostpath-csi', 'hostpath-csi-image'] as const;
+/** Each definition with the form it was written for (its header says which overlay installs its classes). */
+const DEFINITIONS: readonly { definition: string; form: Form }[] = [
+  { definition: 'hostpath-csi', form: 'single-node-group-snapshots' },
+  { definition: 'hostpath-csi-image', form: 'single-node-group-snapshots' },
+  { definition: 'hostpath-csi-distributed', form: 'distributed' },
+];
 const OUT = path.join(REPO, '.run', 'external-storage');
 const PROCS = Number(process.env.E2E_PROCS ?? '6');
 const FULL = process.env.E2E_EXTERNAL_STORAGE === 'full';
@@ -40,9 +46,9 @@ function runSuite(definition: string, dir: string): Promise<number> {
 }
 
 describe('Kubernetes External Storage suite', () => {
-  for (const definition of DEFINITIONS) {
-    it(`passes with test/e2e/storage/${definition}.yaml`, async () => {
-      await ensureForm('single-node-group-snapshots', 'pods');
+  for (const { definition, form } of DEFINITIONS) {
+    it(`passes with test/e2e/storage/${definition}.yaml (${form})`, async () => {
+      await ensureForm(form, 'pods');
       const dir = path.join(OUT, definition);
       await rm(dir, { recursive: true, force: true });
       await mkdir(path.join(dir, 'tmp'), { recursive: true });
