@@ -22,6 +22,7 @@ const DEFINITIONS: readonly { definition: string; form: Form }[] = [
   { definition: 'hostpath-csi', form: 'single-node-group-snapshots' },
   { definition: 'hostpath-csi-image', form: 'single-node-group-snapshots' },
   { definition: 'hostpath-csi-distributed', form: 'distributed' },
+  { definition: 'hostpath-csi-distributed-image', form: 'distributed' },
 ];
 const OUT = path.join(REPO, '.run', 'external-storage');
 const PROCS = Number(process.env.E2E_PROCS ?? '6');
