@@ -11,7 +11,7 @@ const spec = (objects: K8sObject[]): PodSpec => workload(objects).spec.template.
 const rootsEnv = (objects: K8sObject[]): string | undefined =>
   container(spec(objects), 'hostpath-csi').env?.find((e) => e.name === 'HOSTPATH_CSI_VOLUME_ROOTS')?.value;
 
-/** What a root gives the driver container: the hostPath behind its mount, the hostPath type and the propagation. */
+/** What a root gives the driver container: the hostPath behind its mount, the hostPath type and the propagation (none). */
 function rootMount(objects: K8sObject[], at: string): { path: string; type?: string; propagation?: string } {
   const s = spec(objects);
   const { path, mount } = hostPathAt(s, container(s, 'hostpath-csi'), at);
@@ -29,8 +29,8 @@ describe.skipIf(skip)(`volume roots in the chart${NEEDS_TOOLS}`, () => {
     for (const form of ['single-node', 'distributed']) {
       const objects = helmTemplate({ form, 'volumeRoots[0].key': 'disk2', 'volumeRoots[0].path': '/mnt/disk2', 'volumeRoots[1].key': 'exports', 'volumeRoots[1].path': '/srv/exports' });
       expect(rootsEnv(objects)).toBe('disk2=/mnt/disk2,exports=/srv/exports');
-      expect(rootMount(objects, '/mnt/disk2')).toEqual({ path: '/mnt/disk2', type: 'Directory', propagation: 'HostToContainer' });
-      expect(rootMount(objects, '/srv/exports')).toEqual({ path: '/srv/exports', type: 'Directory', propagation: 'HostToContainer' });
+      expect(rootMount(objects, '/mnt/disk2')).toEqual({ path: '/mnt/disk2', type: 'Directory', propagation: undefined });
+      expect(rootMount(objects, '/srv/exports')).toEqual({ path: '/srv/exports', type: 'Directory', propagation: undefined });
     }
   });
 

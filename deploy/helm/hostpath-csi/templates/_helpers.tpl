@@ -236,10 +236,10 @@ ports:
     - name: dev-dir
       mountPath: /dev
     {{- range .Values.volumeRoots }}
-    # At the host's path (the driver bind-mounts volumes from there); HostToContainer: a disk mounted later is seen.
+    # At the host's path (the driver bind-mounts volumes from there). No propagation, like data-dir: HostToContainer
+    # needs the path on a shared or slave host mount, else the container does not start.
     - name: volume-root-{{ .key }}
       mountPath: {{ .path }}
-      mountPropagation: HostToContainer
     {{- end }}
 {{- end -}}
 
