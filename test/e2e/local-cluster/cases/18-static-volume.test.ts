@@ -107,7 +107,7 @@ describe('static volumes (examples/volume-roots/static-volume.yaml, components/v
       expect(await readFile(path.join(dir, HOST_FILE), 'utf8')).toBe(`left by the admin for ${name}\n`);
     }));
 
-  it('a PV naming a path outside the root: the pod does not start and its FailedMount Event carries the driver\'s INVALID_ARGUMENT', () =>
+  it('a PV naming a path outside the root: the pod does not start and its FailedAttachVolume / FailedMount Event carries the driver\'s INVALID_ARGUMENT', () =>
     inNamespace('static-outside', 240_000, async (ns) => {
       // Two ways out of the root: '..' in the attribute, and a directory under the root that is a symlink to its parent.
       await symlink('..', path.join(ROOT, `escape-${ns.name}`));
@@ -116,17 +116,18 @@ describe('static volumes (examples/volume-roots/static-volume.yaml, components/v
       await ns.create(pod('dotdot-user', { claim: 'dotdot' }), pod('link-user', { claim: 'link' }));
 
       const [dotdotEvent, linkEvent] = await Promise.all([
-        ns.waitForEvent('FailedMount', { kind: 'Pod', name: 'dotdot-user' }, 120_000),
+        // Refused already at ControllerPublishVolume, which parses the attributes (the node check needs them).
+        ns.waitForEvent('FailedAttachVolume', { kind: 'Pod', name: 'dotdot-user' }, 120_000),
         ns.waitForEvent('FailedMount', { kind: 'Pod', name: 'link-user' }, 120_000),
       ]);
-      expect(dotdotEvent.type).toBe('Warning');
+      expect([dotdotEvent.type, linkEvent.type]).toEqual(['Warning', 'Warning']);
       expect(dotdotEvent.message).toContain(
         `rpc error: code = InvalidArgument desc = static volume static.${dotdot}: volumeAttributes path "../elsewhere" must be relative to its root, without '..'`,
       );
       expect(linkEvent.message).toContain(
         `rpc error: code = InvalidArgument desc = static volume static.${link}: ${path.join(ROOT, `escape-${ns.name}`)} resolves outside its root ${ROOT}`,
       );
-      expect((await ns.get<{ status: { phase: string } }>('pod', 'link-user')).status.phase).toBe('Pending');
+      for (const p of ['dotdot-user', 'link-user']) expect((await ns.get<{ status: { phase: string } }>('pod', p)).status.phase).toBe('Pending');
 
       await ns.deletePod('dotdot-user');
       await ns.deletePod('link-user');

@@ -59,8 +59,7 @@ interface PodObject {
 
 /**
  * Where a Service's port leads, found as the endpoint controllers find it: the Service's selector, a running pod it
- * selects, that pod's address and the container port its targetPort names. (Not read from the EndpointSlice: the
- * pod is on the host network here, its address is loopback, and the API server refuses loopback endpoints.)
+ * selects, that pod's address and the container port its targetPort names (what kube-proxy would route to).
  */
 async function serviceEndpoint(host: string, port: number): Promise<string> {
   const [name, namespace] = host.split('.') as [string, string];
