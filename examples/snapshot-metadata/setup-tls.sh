@@ -4,6 +4,7 @@
 # signed its certificate (docs/snapshot-metadata.md). The Helm chart does this itself (snapshotMetadata.enabled).
 # Needs openssl and kubectl, the SnapshotMetadataService CRD installed, and the namespace hostpath-csi.
 # Usage: examples/snapshot-metadata/setup-tls.sh [driver-name]   (default hostpath.csi.dev)
+# Needs no network (openssl makes everything locally); the local-cluster case 19-snapshot-metadata runs it as is.
 set -euo pipefail
 driver=${1:-hostpath.csi.dev}
 ns=hostpath-csi

@@ -39,6 +39,11 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- if not (hasPrefix "/" .Values.dataDir) -}}
 {{- fail "dataDir must be an absolute path" -}}
 {{- end -}}
+{{- $roots := dict -}}
+{{- range .Values.volumeRoots -}}
+{{- if hasKey $roots .key -}}{{- fail (printf "volumeRoots: key %s is given twice" .key) -}}{{- end -}}
+{{- $_ := set $roots .key true -}}
+{{- end -}}
 {{- if and .Values.pinToNode (ne .Values.form "single-node") -}}
 {{- fail "pinToNode applies to the single-node form only (the distributed form runs on every node)" -}}
 {{- end -}}
@@ -181,6 +186,11 @@ ports:
     - name: HOSTPATH_CSI_SNAPSHOT_METADATA
       value: {{ .Values.snapshotMetadata.format }}
     {{- end }}
+    {{- with .Values.volumeRoots }}
+    # --volume-roots: directories a StorageClass (root) or a static PV may name, by key.
+    - name: HOSTPATH_CSI_VOLUME_ROOTS
+      value: {{ include "hostpath-csi.volumeRootsFlag" . | quote }}
+    {{- end }}
   securityContext:
     # Bind mounts into kubelet's directories and loop devices need a privileged container.
     privileged: true
@@ -225,6 +235,19 @@ ports:
       mountPath: {{ .Values.dataDir }}
     - name: dev-dir
       mountPath: /dev
+    {{- range .Values.volumeRoots }}
+    # At the host's path (the driver bind-mounts volumes from there). No propagation, like data-dir: HostToContainer
+    # needs the path on a shared or slave host mount, else the container does not start.
+    - name: volume-root-{{ .key }}
+      mountPath: {{ .path }}
+    {{- end }}
+{{- end -}}
+
+{{/* key=/path,... for --volume-roots. Usage: include "hostpath-csi.volumeRootsFlag" .Values.volumeRoots */}}
+{{- define "hostpath-csi.volumeRootsFlag" -}}
+{{- $items := list -}}
+{{- range . -}}{{- $items = append $items (printf "%s=%s" .key .path) -}}{{- end -}}
+{{- join "," $items -}}
 {{- end -}}
 
 {{/* node-driver-registrar and liveness-probe, the same in both forms. */}}
@@ -292,6 +315,13 @@ ports:
   hostPath:
     path: /dev
     type: Directory
+{{- range .Values.volumeRoots }}
+# Directory, not DirectoryOrCreate: an unmounted disk stops the pod instead of volumes landing on the root filesystem.
+- name: volume-root-{{ .key }}
+  hostPath:
+    path: {{ .path }}
+    type: Directory
+{{- end }}
 {{- if include "hostpath-csi.snapshotMetadata" . }}
 - name: snapshot-metadata-tls
   secret:

@@ -8,7 +8,7 @@ import { applyOverlay, composeOverlay, deleteOverlay, type Form, pluginPods, rep
 import { planDeployment, type HostContext, type Plan, type PlannedProcess } from './plan';
 import { childPid, livePid, startProcess, stopProcess } from './processes';
 
-export { DRIVER_NAME, FORMS, type Form } from './node-plugin';
+export { COMPONENT_FORMS, DRIVER_NAME, FORMS, type Form } from './node-plugin';
 
 /**
  * Deploys one form of deploy/kubernetes onto the local cluster, and removes it again, in one of two ways:

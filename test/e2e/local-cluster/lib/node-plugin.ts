@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
 
@@ -8,8 +8,20 @@ import { REPO, cluster, kubectl, kubectlJson, waitFor } from './cluster';
  */
 
 export const FORMS = ['single-node', 'single-node-no-attach', 'distributed'] as const;
-/** The forms, and the variant that only the group-snapshot case (14) deploys (case 11 installs FORMS). */
-export type Form = (typeof FORMS)[number] | 'single-node-group-snapshots' | 'single-node-health';
+/** The forms, and the variants single cases deploy (case 11 installs FORMS). */
+export type Form = (typeof FORMS)[number] | 'single-node-group-snapshots' | 'single-node-health' | ComponentForm;
+
+/**
+ * Variants that are not overlays in deploy/: an overlay with one of deploy/kubernetes/components, composed the way
+ * that component's kustomization.yaml tells users to (from their own overlay; where it names a host path, a copy
+ * with that path replaced). Case 18 deploys volume-roots (its root under the e2e root, which teardown removes), case
+ * 19 snapshot-metadata.
+ */
+export const COMPONENT_FORMS = {
+  'single-node-volume-roots': { overlay: 'single-node', component: 'volume-roots', replace: ['/srv/exports', path.join(cluster.root, 'volume-roots', 'exports')] },
+  'single-node-snapshot-metadata': { overlay: 'single-node', component: 'snapshot-metadata', replace: undefined },
+} as const satisfies Record<string, { overlay: string; component: string; replace: readonly [string, string] | undefined }>;
+export type ComponentForm = keyof typeof COMPONENT_FORMS;
 export const DRIVER_NAME = 'hostpath.csi.dev';
 export const PLUGIN_NAMESPACE = 'hostpath-csi';
 export const PLUGIN_SELECTOR = 'app.kubernetes.io/name=hostpath-csi';
@@ -31,12 +43,14 @@ export async function composeOverlay(form: Form): Promise<string> {
   await mkdir(dir, { recursive: true });
   const fromHere = (p: string) => path.relative(dir, p); // kustomize refuses absolute paths
   const components: string[] = [];
+  let overlay: string = form;
+  if (form in COMPONENT_FORMS) {
+    const variant = COMPONENT_FORMS[form as ComponentForm];
+    overlay = variant.overlay;
+    components.push(await copyComponent(variant.component, variant.replace));
+  }
   if (cluster.kubeletDir !== DEFAULT_KUBELET_DIR) {
-    const kubeletDir = path.join(WORK, 'kubelet-dir');
-    await cp(path.join(REPO, 'deploy/kubernetes/components/kubelet-dir'), kubeletDir, { recursive: true });
-    const patch = path.join(kubeletDir, 'kubelet-dir.yaml');
-    await writeFile(patch, (await readFile(patch, 'utf8')).replaceAll('/var/lib/k0s/kubelet', cluster.kubeletDir));
-    components.push(kubeletDir);
+    components.push(await copyComponent('kubelet-dir', ['/var/lib/k0s/kubelet', cluster.kubeletDir]));
   }
   if (cluster.bridge) components.push(path.join(REPO, 'test/e2e/local-cluster/pods/bridge'));
   await writeFile(
@@ -45,11 +59,24 @@ export async function composeOverlay(form: Form): Promise<string> {
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
       'resources:',
-      `  - ${fromHere(path.join(REPO, 'deploy/kubernetes/overlays', form))}`,
+      `  - ${fromHere(path.join(REPO, 'deploy/kubernetes/overlays', overlay))}`,
       ...(components.length ? ['components:', ...components.map((c) => `  - ${fromHere(c)}`)] : []),
       '',
     ].join('\n'),
   );
+  return dir;
+}
+
+/** A copy of deploy/kubernetes/components/<name> under WORK, with one host path replaced in every file where given. */
+async function copyComponent(name: string, replace: readonly [string, string] | undefined): Promise<string> {
+  const dir = path.join(WORK, name);
+  await cp(path.join(REPO, 'deploy/kubernetes/components', name), dir, { recursive: true });
+  if (replace) {
+    for (const file of await readdir(dir)) {
+      const at = path.join(dir, file);
+      await writeFile(at, (await readFile(at, 'utf8')).replaceAll(replace[0], replace[1]));
+    }
+  }
   return dir;
 }
 
