@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kubectl, waitFor } from '../lib/cluster';
-import { type Installation, PLUGIN_NAMESPACE, installOverlay, pluginPods, pluginPodsReady } from '../lib/pods';
+import { PLUGIN_NAMESPACE, pluginPods, pluginPodsReady } from '../lib/pods';
+import { overlayForSuite } from '../lib/suite';
 import { APPENDING, inNamespace, keepsWriting, pvc } from '../lib/workloads';
 
 const run = promisify(execFile);
@@ -19,13 +20,7 @@ async function driverPid(): Promise<number> {
 // the driver hangs. A mounted volume does not depend on the driver process; what must hold is that the new driver
 // adopts it (from its state) so that unpublish and delete still work.
 describe('the driver as a pod, under faults (single-node overlay)', () => {
-  let installed: Installation | undefined;
-  beforeAll(async () => {
-    installed = await installOverlay('single-node');
-  });
-  afterAll(async () => {
-    if (installed) await installed.remove();
-  });
+  overlayForSuite('single-node');
 
   it('I/O goes on while the driver pod is deleted and while the driver hangs; the liveness probe restarts it; unpublish works after', () =>
     inNamespace('pods-faults', 280_000, async (ns) => {

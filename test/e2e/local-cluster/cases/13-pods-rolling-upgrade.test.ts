@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kubectl } from '../lib/cluster';
 import { tagImage } from '../lib/images';
-import { type Installation, PLUGIN_NAMESPACE, installOverlay, pluginPods, pluginPodsReady } from '../lib/pods';
+import { PLUGIN_NAMESPACE, pluginPods, pluginPodsReady } from '../lib/pods';
+import { overlayForSuite } from '../lib/suite';
 import { waitRegistered } from '../lib/node-plugin';
 import { APPENDING, inNamespace, keepsWriting, pvc } from '../lib/workloads';
 
@@ -12,13 +13,7 @@ const DRIVER_CONTAINER = 'hostpath-csi';
 // second time (<tag>-next, same content): what is tested is the rollout with volumes in use (the old pod goes, a new
 // one from the new tag adopts the volumes from the state directory), not a change between two versions.
 describe('a rolling upgrade of the node plugin with volumes in use (single-node overlay as pods)', () => {
-  let installed: Installation | undefined;
-  beforeAll(async () => {
-    installed = await installOverlay('single-node');
-  });
-  afterAll(async () => {
-    if (installed) await installed.remove();
-  });
+  overlayForSuite('single-node');
 
   it('pods keep writing through the rollout; the new pod runs the new tag and adopts the volumes; unpublish and delete work after', () =>
     inNamespace('pods-upgrade', 280_000, async (ns) => {

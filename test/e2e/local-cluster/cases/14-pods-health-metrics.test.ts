@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cluster, kubeletGet } from '../lib/cluster';
 import { nodeExists, nodeRemove } from '../lib/node-files';
-import { type Installation, installOverlay } from '../lib/pods';
+import { overlayForSuite } from '../lib/suite';
 import { scrape, sample } from '../lib/scrape';
 import { inNamespace, pvc } from '../lib/workloads';
 
@@ -18,13 +18,7 @@ const sidecarCalls = (text: string, method: string) =>
   sample(text, 'csi_sidecar_operations_seconds_count', { method_name: `/csi.v1.Controller/${method}`, grpc_status_code: 'OK' });
 
 describe('the driver as a pod: metrics it exports and volume health kubelet reports (single-node overlay)', () => {
-  let installed: Installation | undefined;
-  beforeAll(async () => {
-    installed = await installOverlay('single-node');
-  });
-  afterAll(async () => {
-    if (installed) await installed.remove();
-  });
+  overlayForSuite('single-node');
 
   it('the driver and csi-provisioner endpoints count CreateVolume and DeleteVolume by code, and volumes by kind', () =>
     inNamespace('pods-metrics', 200_000, async (ns) => {

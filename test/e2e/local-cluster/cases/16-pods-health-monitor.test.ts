@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cluster } from '../lib/cluster';
 import { importArchive } from '../lib/images';
 import { nodeExists, nodeRemove } from '../lib/node-files';
-import { type Installation, installOverlay } from '../lib/pods';
+import { overlayForSuite } from '../lib/suite';
 import { inNamespace, pvc } from '../lib/workloads';
 
 /**
@@ -19,14 +19,7 @@ const ARCHIVE = process.env.E2E_HEALTH_MONITOR_IMAGE;
 const IMAGE = 'registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v0.18.0';
 
 describe.skipIf(!ARCHIVE)('a broken volume becomes an Event on its PVC through csi-external-health-monitor-controller (single-node-health; needs E2E_HEALTH_MONITOR_IMAGE)', () => {
-  let installed: Installation | undefined;
-  beforeAll(async () => {
-    await importArchive(ARCHIVE!, IMAGE);
-    installed = await installOverlay('single-node-health');
-  }, 300_000);
-  afterAll(async () => {
-    if (installed) await installed.remove();
-  });
+  overlayForSuite('single-node-health', () => importArchive(ARCHIVE!, IMAGE));
 
   it("a dir volume's directory removed under a running pod: Warning VolumeConditionAbnormal on the PVC with the driver's message; pod and PVC still go", () =>
     inNamespace('pods-health-monitor', 300_000, async (ns) => {

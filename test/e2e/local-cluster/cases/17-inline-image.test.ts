@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseYaml, type K8sObject } from '../../../deploy/manifests';
 import { cluster, kubeletGet, REPO, waitFor } from '../lib/cluster';
 import { nodeExists, nodeReaddir } from '../lib/node-files';
-import { type Installation, installOverlay } from '../lib/pods';
+import { overlayForSuite } from '../lib/suite';
 import { inNamespace } from '../lib/workloads';
 
 const run = promisify(execFile);
@@ -45,13 +45,7 @@ async function mountsOf(volumeId: string): Promise<string[]> {
 // the image scripts/build-image.sh built), so the loop device and the filesystem's mount are made from inside a
 // container, as on a real node.
 describe('a CSI inline volume with sizeLimit image (examples/ephemeral-pod-image.yaml), the driver as a pod (single-node overlay)', () => {
-  let installed: Installation | undefined;
-  beforeAll(async () => {
-    installed = await installOverlay('single-node');
-  });
-  afterAll(async () => {
-    if (installed) await installed.remove();
-  });
+  overlayForSuite('single-node');
 
   it('gives the pod a 64Mi filesystem of its own that refuses a 100Mi write, and leaves nothing once the pod is gone', () =>
     inNamespace('inline-image', 300_000, async (ns) => {
