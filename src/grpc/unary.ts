@@ -45,7 +45,8 @@ export interface CallScope {
 /** Opens a call's scope: one request-ID sequence for every kind of call, so log lines never share an ID. */
 export function openCall(ctx: AdapterContext, method: string, request: unknown, fields: Record<string, unknown> = {}): CallScope {
   const log = ctx.log.child({ method, reqId: ++lastRequestId, ...fields });
-  log.debug({ request: redactSecrets(request) }, 'request');
+  // The redacted copy is a deep copy of the request: made only when the line is written, not on every call.
+  if (log.isLevelEnabled('debug')) log.debug({ request: redactSecrets(request) }, 'request');
   return { log, started: process.hrtime.bigint(), finished: ctx.observer?.callStarted(method) };
 }
 
