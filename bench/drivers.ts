@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { terminateChild } from '../support/child-process';
 import { call, connectCsi, type CsiClients } from '../support/csi-client';
 
 /**
@@ -108,11 +109,7 @@ export class RunningDriver {
   async stop(): Promise<void> {
     this.resetClients();
     if (this.exitedWith !== null) return;
-    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    await terminateChild(this.proc);
   }
 }
 

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { terminateChild } from '../../../support/child-process';
 
 /**
  * A real Prometheus for the rendering: listening on 127.0.0.1 only, its TSDB in the run's temporary directory,
@@ -113,10 +114,6 @@ export class Prometheus {
 
   async stop(): Promise<void> {
     if (this.exited !== null) return;
-    const gone = new Promise((r) => this.proc.once('exit', r));
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
-    await gone;
-    clearTimeout(timer);
+    await terminateChild(this.proc);
   }
 }
