@@ -16,7 +16,7 @@ async function kernelFsErrors(ctx: StagedCheckContext): Promise<HealthFinding[]>
 
 /**
  * The node's checks of an image's mounted filesystem: a persistent volume's staging mount, an inline volume's own
- * mount (src/node/ephemeral-image.ts). A detached loop under a mounted filesystem cannot happen (the mount holds
+ * mount (src/kinds/image/inline.ts). A detached loop under a mounted filesystem cannot happen (the mount holds
  * it); it can after a lazy unmount.
  */
 export const imageMountChecks = all(stagingMount, loopAttached, kernelFsErrors);

@@ -46,7 +46,7 @@ export async function stageImage(deps: NodeDeps, vol: VolumeRecord, record: Node
   // Growing it is NodeExpandVolume's job; trying here made every repeat fail where online growth is refused.
 }
 
-/** What the node's image steps need to know of an image, persistent (here) or inline (src/node/ephemeral-image.ts). */
+/** What the node's image steps need to know of an image, persistent (here) or inline (src/kinds/image/inline.ts). */
 export interface ImageOnNode {
   volumeId: string;
   image: string;
@@ -136,7 +136,7 @@ export async function growMountedImage(deps: NodeDeps, vol: VolumeRecord, mountP
 export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<number> {
   let remounted = 0;
   for (const record of [...deps.nodeRecords.values()]) {
-    // Inline image volumes (record.ephemeral) have no staging path: src/node/ephemeral-image.ts restores those.
+    // Inline image volumes (record.ephemeral) have no staging path: src/kinds/image/inline.ts restores those.
     if (!record.loopDevice || record.stagingPath === null) continue;
     const vol = await loadVolume(deps, record.id).catch((err: unknown) => {
       // Not a reason to fail start-up (the other volumes must be served), but never silent: NodeStage says why later.
