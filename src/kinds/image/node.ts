@@ -136,7 +136,7 @@ export async function growMountedImage(deps: NodeDeps, vol: VolumeRecord, mountP
 export async function remountStagedImages(deps: NodeDeps, log: Logger): Promise<number> {
   let remounted = 0;
   for (const record of [...deps.nodeRecords.values()]) {
-    // Inline image volumes (record.ephemeral) have no staging path: src/kinds/image/inline.ts restores those.
+    // Inline image volumes (record.ephemeral) have no staging path: restoreInlineImages (src/node/ephemeral.ts) restores those.
     if (!record.loopDevice || record.stagingPath === null) continue;
     const vol = await loadVolume(deps, record.id).catch((err: unknown) => {
       // Not a reason to fail start-up (the other volumes must be served), but never silent: NodeStage says why later.
